@@ -1,0 +1,42 @@
+//! The `Device` aggregate: one energy asset, from registration to decommissioning.
+
+mod command;
+mod decide;
+mod error;
+mod event;
+mod evolve;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub use command::{CommandResponse, DeviceCommand, DeviceRegistration, MetricExtremes};
+pub use error::DeviceError;
+pub use event::DeviceEvent;
+pub use state::{
+    Alert, AlertSeverity, CommandState, DeviceCommandRecord, DeviceKind, DeviceState, DeviceStatus, Maintenance,
+    MetricDeclaration, Protocol,
+};
+
+use crate::aggregate::Aggregate;
+
+/// The `Device` aggregate.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Device;
+
+impl Aggregate for Device {
+    const NAME: &'static str = "device";
+    const EVENT_SCHEMA_VERSION: u16 = 1;
+    const STATE_SCHEMA_VERSION: u16 = 1;
+    type State = DeviceState;
+    type Command = DeviceCommand;
+    type Event = DeviceEvent;
+    type Error = DeviceError;
+
+    fn decide(state: &DeviceState, command: DeviceCommand) -> Result<Vec<DeviceEvent>, DeviceError> {
+        decide::decide(state, command)
+    }
+
+    fn evolve(state: DeviceState, event: DeviceEvent) -> DeviceState {
+        evolve::evolve(state, event)
+    }
+}
