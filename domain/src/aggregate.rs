@@ -32,6 +32,9 @@ pub trait Aggregate {
     /// Folds one event into the state. Total: it never validates and never panics.
     fn evolve(state: Self::State, event: Self::Event) -> Self::State;
 
+    /// The external id of the instance, once the state knows it (after registration or creation).
+    fn instance_id(state: &Self::State) -> Option<&str>;
+
     /// Folds a sequence of events, starting from `state`.
     fn fold(state: Self::State, events: impl IntoIterator<Item = Self::Event>) -> Self::State {
         events.into_iter().fold(state, Self::evolve)

@@ -34,6 +34,10 @@ impl Aggregate for FleetCampaign {
         decide::decide(state, command)
     }
 
+    fn instance_id(state: &CampaignState) -> Option<&str> {
+        state.definition.as_ref().map(|d| d.id.as_str())
+    }
+
     fn evolve(state: CampaignState, event: CampaignEvent) -> CampaignState {
         evolve::evolve(state, event)
     }

@@ -36,6 +36,10 @@ impl Aggregate for Device {
         decide::decide(state, command)
     }
 
+    fn instance_id(state: &DeviceState) -> Option<&str> {
+        state.profile.as_ref().map(|p| p.id.as_str())
+    }
+
     fn evolve(state: DeviceState, event: DeviceEvent) -> DeviceState {
         evolve::evolve(state, event)
     }

@@ -35,6 +35,10 @@ impl Aggregate for EdgeNode {
         decide::decide(state, command)
     }
 
+    fn instance_id(state: &EdgeNodeState) -> Option<&str> {
+        state.profile.as_ref().map(|p| p.id.as_str())
+    }
+
     fn evolve(state: EdgeNodeState, event: EdgeNodeEvent) -> EdgeNodeState {
         evolve::evolve(state, event)
     }

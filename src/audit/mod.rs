@@ -1,0 +1,14 @@
+//! Auditing: verify the log, read an instance's state at any point, export and import the log.
+//!
+//! - [`verify`]: walks the whole log checking the hash chain, positions, stream versions and
+//!   decoding; reports the first bad global position; checks an auditor's checkpoint.
+//! - [`point_in_time`]: an instance's state at an instant or a version.
+//! - [`export`]: the log as JSON lines and back.
+//! - [`any_event`]: decoding any stored event by its stream kind.
+
+pub mod any_event;
+pub mod export;
+pub mod point_in_time;
+pub mod verify;
+
+pub use verify::{verify_log, Checkpoint, VerifyFailure, VerifyReport};

@@ -1,0 +1,137 @@
+//! Verification of the whole log: hash chain, positions, stream versions, decoding.
+
+use super::any_event::AnyEvent;
+use crate::store::chain::{chain_hash, payload_hash, GENESIS_HASH};
+use crate::store::codec::decode_record;
+use crate::store::keys;
+use crate::store::{GlobalPosition, Hash32, LogHead};
+use std::collections::HashMap;
+
+/// A head an auditor kept elsewhere: the log up to it must be unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Global position.
+    pub position: GlobalPosition,
+    /// Chain hash of the event there.
+    pub hash: Hash32,
+}
+
+impl Checkpoint {
+    /// The checkpoint of a log head, as `POSITION:HASH`.
+    pub fn of(head: LogHead) -> Self {
+        Self { position: head.position, hash: head.hash }
+    }
+}
+
+impl std::fmt::Display for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.position, crate::store::chain::to_hex(&self.hash))
+    }
+}
+
+impl std::str::FromStr for Checkpoint {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (position, hash) =
+            text.trim().split_once(':').ok_or_else(|| format!("checkpoint {text:?} is not POSITION:HASH"))?;
+        let position = position.parse().map_err(|_| format!("checkpoint position {position:?} is not a number"))?;
+        let hash = crate::store::chain::from_hex(hash)
+            .ok_or_else(|| format!("checkpoint hash {hash:?} is not 64 hexadecimal digits"))?;
+        Ok(Self { position, hash })
+    }
+}
+
+/// A log that verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Events checked.
+    pub events: u64,
+    /// Distinct streams.
+    pub streams: usize,
+    /// Events whose payload was pruned (their hashes still verified).
+    pub pruned: u64,
+    /// The head reached.
+    pub head: Checkpoint,
+}
+
+/// The first problem found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the log is broken at global position {position}: {reason}")]
+pub struct VerifyFailure {
+    /// First bad global position.
+    pub position: GlobalPosition,
+    /// What is wrong there.
+    pub reason: String,
+}
+
+/// Walks the whole log in `events` (the raw `events` tree) and checks every event. `progress`
+/// is called with the number of events checked so far, every few thousand events.
+pub fn verify_log(
+    events: &sled::Tree,
+    checkpoint: Option<Checkpoint>,
+    mut progress: impl FnMut(u64),
+) -> Result<VerifyReport, VerifyFailure> {
+    let mut expected_position: GlobalPosition = 1;
+    let mut previous: Hash32 = GENESIS_HASH;
+    let mut versions: HashMap<String, u64> = HashMap::new();
+    let mut pruned = 0;
+    let mut checkpoint_seen = false;
+    for entry in events.scan_prefix(keys::log_prefix()) {
+        let fail = |reason: String| VerifyFailure { position: expected_position, reason };
+        let (key, value) = entry.map_err(|e| fail(format!("storage error: {e}")))?;
+        let position = keys::position_of_log_key(&key).ok_or_else(|| fail("malformed log key".to_owned()))?;
+        if position != expected_position {
+            return Err(fail(format!("event missing: the next stored event is at position {position}")));
+        }
+        let record = decode_record(position, &value).map_err(|e| fail(e.to_string()))?;
+        if record.position != position {
+            return Err(fail(format!("the event says it is at position {}", record.position)));
+        }
+        if record.prev_hash != previous {
+            return Err(fail("its previous hash does not match the event before it".to_owned()));
+        }
+        if chain_hash(&previous, &record) != record.hash {
+            return Err(fail("its chain hash does not match its contents".to_owned()));
+        }
+        match &record.payload {
+            Some(payload) if payload_hash(payload) != record.payload_hash => {
+                return Err(fail("its payload does not match its payload hash".to_owned()))
+            }
+            Some(_) => {
+                AnyEvent::decode(&record).map_err(|e| fail(e.to_string()))?;
+            }
+            None => pruned += 1,
+        }
+        let version = versions.entry(record.stream.clone()).or_insert(0);
+        if record.version != *version + 1 {
+            return Err(fail(format!("{} jumps from version {} to {}", record.stream, version, record.version)));
+        }
+        *version = record.version;
+        if let Some(checkpoint) = checkpoint.filter(|c| c.position == position) {
+            checkpoint_seen = true;
+            if checkpoint.hash != record.hash {
+                return Err(fail("the event does not match the checkpoint's hash".to_owned()));
+            }
+        }
+        previous = record.hash;
+        if position % 8_192 == 0 {
+            progress(position);
+        }
+        expected_position += 1;
+    }
+    let checked = expected_position - 1;
+    progress(checked);
+    if let Some(checkpoint) = checkpoint.filter(|c| c.position > 0 && !checkpoint_seen) {
+        return Err(VerifyFailure {
+            position: checkpoint.position,
+            reason: format!("the log ends at position {checked}, before the checkpoint"),
+        });
+    }
+    Ok(VerifyReport {
+        events: checked,
+        streams: versions.len(),
+        pruned,
+        head: Checkpoint { position: checked, hash: previous },
+    })
+}

@@ -1,0 +1,148 @@
+//! `optibid bench`: measurements on this machine (build with `--release`).
+
+use crate::bench::{appends, memory, rehydration, replay};
+use crate::store::SledEventLog;
+use anyhow::Context;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// The measurements.
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Durable appends per second with concurrent appenders, beside raw sled in the same run.
+    Appends {
+        /// Concurrent appenders to measure, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,16,256")]
+        appenders: Vec<usize>,
+        /// Events per measurement.
+        #[arg(long, default_value_t = 20_000)]
+        events: usize,
+        /// Append into this data folder instead of a temporary one (no raw-sled ceiling then).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Print `ack EVENT_ID POSITION` for every acknowledged event (for durability tests).
+        #[arg(long)]
+        print_acks: bool,
+    },
+    /// Full-log verification throughput, beside a raw sled scan with a BLAKE3 chain.
+    Replay {
+        /// Events in the log.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+    },
+    /// Rehydration time of device actors from snapshot plus tail.
+    Rehydrate {
+        /// Devices.
+        #[arg(long, default_value_t = 1_000)]
+        instances: usize,
+        /// Events per device.
+        #[arg(long, default_value_t = 250)]
+        events_per_instance: usize,
+        /// Snapshot every N events.
+        #[arg(long, default_value_t = 100)]
+        snapshot_every: u64,
+    },
+    /// Resident memory of many live device actors.
+    Actors {
+        /// Live device actors.
+        #[arg(long, default_value_t = 100_000)]
+        count: usize,
+    },
+}
+
+pub(super) async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        BenchCommand::Appends { appenders, events, data, print_acks } => {
+            bench_appends(appenders, events, data, print_acks).await?
+        }
+        BenchCommand::Replay { events } => {
+            let folder = tempfile_folder()?;
+            let log = Arc::new(SledEventLog::open(folder.path())?);
+            replay::fill(log.clone(), events).await?;
+            let figures = replay::measure(&log)?;
+            println!(
+                "replay with verification: {} events, {:.0} events/s; raw sled scan + blake3 chain: {:.0} events/s; ratio {:.2}",
+                figures.events,
+                figures.verified_per_second,
+                figures.raw_per_second,
+                figures.verified_per_second / figures.raw_per_second
+            );
+        }
+        BenchCommand::Rehydrate { instances, events_per_instance, snapshot_every } => {
+            let folder = tempfile_folder()?;
+            let log = Arc::new(SledEventLog::open(folder.path())?);
+            let figures = rehydration::measure(log, instances, events_per_instance, snapshot_every).await?;
+            println!(
+                "rehydration of {} devices with {} events (snapshot every {snapshot_every}): median {:?} from snapshot, {:?} full replay; actor spawn + first answer median {:?}",
+                figures.instances, figures.events_per_instance, figures.rehydrate_p50, figures.replay_p50, figures.spawn_p50
+            );
+        }
+        BenchCommand::Actors { count } => {
+            let folder = tempfile_folder()?;
+            let log = Arc::new(SledEventLog::open(folder.path())?);
+            let figures = memory::measure(log, count, 256).await?;
+            let added = figures.rss_after.saturating_sub(figures.rss_before);
+            println!(
+                "{} live device actors: resident memory {:.1} MiB (was {:.1} MiB before spawning them; {:.0} bytes per actor)",
+                figures.actors,
+                figures.rss_after as f64 / 1_048_576.0,
+                figures.rss_before as f64 / 1_048_576.0,
+                added as f64 / figures.actors.max(1) as f64
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bench_appends(
+    appenders: Vec<usize>,
+    events: usize,
+    data: Option<PathBuf>,
+    print_acks: bool,
+) -> anyhow::Result<()> {
+    for count in appenders {
+        let temporary = tempfile_folder()?;
+        let folder = data.clone().unwrap_or_else(|| temporary.path().join("log"));
+        let log = Arc::new(SledEventLog::open(&folder)?);
+        let (acks, printer) = if print_acks {
+            let (sender, mut receiver) = mpsc::unbounded_channel::<appends::Ack>();
+            let printer = tokio::spawn(async move {
+                let mut stdout = std::io::stdout();
+                while let Some(ack) = receiver.recv().await {
+                    let _ = writeln!(stdout, "ack {} {}", ack.event_id, ack.position);
+                    let _ = stdout.flush();
+                }
+            });
+            (Some(sender), Some(printer))
+        } else {
+            (None, None)
+        };
+        let figures = appends::durable_appends(log.clone(), count, events, acks).await?;
+        if let Some(printer) = printer {
+            printer.await?;
+        }
+        log.close();
+        let raw = if data.is_none() {
+            let batched = appends::raw_sled_inserts(&temporary.path().join("raw-batched"), events, 256)?;
+            let single = appends::raw_sled_inserts(&temporary.path().join("raw-single"), events.min(5_000), 1)?;
+            format!(
+                "; raw sled same run: {batched:.0}/s in batches of 256, {single:.0}/s one flush per event; ratio to batched {:.2}",
+                figures.events_per_second / batched
+            )
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "durable appends, {} appenders: {} events of {} bytes, {:.0} events/s, p50 {:?}, p99 {:?}{raw}",
+            figures.appenders, figures.events, figures.record_bytes, figures.events_per_second, figures.p50, figures.p99
+        );
+    }
+    Ok(())
+}
+
+fn tempfile_folder() -> anyhow::Result<tempfile::TempDir> {
+    tempfile::Builder::new().prefix("optibid-bench-").tempdir().context("cannot create a temporary folder")
+}

@@ -1,0 +1,52 @@
+//! The `optibid` command line: one file per verb.
+
+mod audit;
+mod bench;
+mod serve;
+mod store;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// OptiBid IoT: run, audit and measure the platform.
+#[derive(Debug, Parser)]
+#[command(name = "optibid", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the platform: event store, actors and the HTTP gateway.
+    Serve(serve::ServeArgs),
+    /// Verify, inspect and export the event log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Maintain the data folder (restore from an export).
+    #[command(subcommand)]
+    Store(store::StoreCommand),
+    /// Measure the platform on this machine.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// The data folder argument shared by every verb.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataArgs {
+    /// Data folder holding the event log.
+    #[arg(long, env = "OPTIBID_DATA", default_value = "optibid-data")]
+    pub data: PathBuf,
+}
+
+/// Runs the command line; the exit code comes back as the `Ok` value.
+pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Audit(command) => audit::run(command).await,
+        Command::Store(command) => store::run(command).await,
+        Command::Bench(command) => bench::run(command).await,
+    }
+}

@@ -1,0 +1,80 @@
+//! `optibid serve`: the event store, the actors and the HTTP gateway.
+
+use super::DataArgs;
+use crate::actors::{DirectoryConfig, Platform};
+use crate::gateway;
+use crate::store::{EventLog, SledEventLog};
+use anyhow::Context;
+use optibid_snapshots::SnapshotPolicy;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::info;
+
+/// Options of `optibid serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Address of the HTTP gateway (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8470")]
+    http: SocketAddr,
+    /// Snapshot each instance every N events (0 disables snapshots).
+    #[arg(long, default_value_t = 100)]
+    snapshot_every: u64,
+    /// Stop an instance's actor after it has been idle this many seconds.
+    #[arg(long, default_value_t = 300)]
+    passivate_after_secs: u64,
+    /// Commands that may wait for one instance before callers are told to retry.
+    #[arg(long, default_value_t = 64)]
+    mailbox_capacity: usize,
+}
+
+pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&args.data.data)
+        .with_context(|| format!("cannot create the data folder {}", args.data.data.display()))?;
+    let log = Arc::new(SledEventLog::open(&args.data.data)?);
+    let config = DirectoryConfig {
+        mailbox_capacity: args.mailbox_capacity.max(1),
+        passivate_after: Duration::from_secs(args.passivate_after_secs),
+        snapshots: SnapshotPolicy { every: args.snapshot_every, keep: 2 },
+        ..DirectoryConfig::default()
+    };
+    let platform = Arc::new(Platform::start(log, config).await?);
+    let listener = TcpListener::bind(args.http).with_context(|| {
+        format!("cannot listen on {} (is another process using it? choose another address with --http)", args.http)
+    })?;
+    let address = listener.local_addr()?;
+    let server = gateway::server(listener, platform.clone())?;
+    let handle = server.handle();
+    info!(%address, data = %args.data.data.display(), head = platform.log.head().position, "optibid serving");
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "optibid listening on http://{address}")?;
+    stdout.flush()?;
+    let server = tokio::spawn(server);
+    shutdown_signal().await;
+    info!("shutting down");
+    handle.stop(true).await;
+    let _ = server.await;
+    platform.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => return drop(interrupt.await),
+        };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    drop(interrupt.await);
+}

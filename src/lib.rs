@@ -1,0 +1,22 @@
+//! OptiBid IoT: an event-sourced platform for fleets of energy assets.
+//!
+//! The pure rules live in the `optibid-domain` crate; this crate is the imperative shell around
+//! them:
+//!
+//! - [`store`]: the append-only, hash-chained event log in sled, with group commit, idempotent
+//!   appends, optimistic concurrency, live tailing and an adapter to `esrs`.
+//! - [`aggregates`]: how each domain aggregate is stored (stream kind, event codec, snapshots).
+//! - [`actors`]: one ractor actor per aggregate instance, spawned on first use under a
+//!   supervisor, rehydrated from snapshot plus events, persisting before replying.
+//! - [`audit`]: verification of the whole log, point-in-time state, export and import.
+//! - [`gateway`]: the HTTP server.
+//! - [`bench`]: the measurements behind `docs/benchmarks.md`.
+//! - [`cli`]: the `optibid` command line.
+
+pub mod actors;
+pub mod aggregates;
+pub mod audit;
+pub mod bench;
+pub mod cli;
+pub mod gateway;
+pub mod store;

@@ -1,0 +1,28 @@
+//! The event store: an append-only, hash-chained log in sled.
+//!
+//! - [`record`]: what is stored per event; [`codec`]: its versioned encoding.
+//! - [`chain`]: the BLAKE3 hash chain over the global log.
+//! - [`keys`]: the key layout of the `events` tree.
+//! - [`writer`](self): the single group-commit writer (private).
+//! - [`sled_log`]: [`SledEventLog`], the [`EventLog`] on sled.
+//! - [`subscription`]: live tailing of the global log.
+//! - [`esrs_adapter`]: the same rules and log behind `esrs`'s traits.
+
+pub mod chain;
+pub mod codec;
+mod error;
+pub mod esrs_adapter;
+mod event_log;
+pub mod keys;
+pub mod record;
+pub mod sled_log;
+mod stream_name;
+pub mod subscription;
+mod writer;
+
+pub use error::StoreError;
+pub use event_log::{AppendOutcome, BoxFuture, EventLog, ExpectedVersion, LogHead};
+pub use record::{EventMetadata, GlobalPosition, Hash32, NewEvent, RecordedEvent, StreamVersion};
+pub use sled_log::SledEventLog;
+pub use stream_name::{StreamName, StreamNameError, STREAM_KINDS};
+pub use subscription::LogSubscription;

@@ -1,0 +1,224 @@
+//! The event log on sled.
+
+use super::codec::decode_record;
+use super::error::StoreError;
+use super::event_log::{AppendOutcome, BoxFuture, EventLog, ExpectedVersion, LogHead};
+use super::keys;
+use super::record::{GlobalPosition, NewEvent, RecordedEvent, StreamVersion};
+use super::stream_name::StreamName;
+use super::writer::{read_head, Writer, WriterMessage};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{info, instrument};
+use uuid::Uuid;
+
+/// Append requests that may wait for the writer before appenders are held back.
+const WRITER_QUEUE: usize = 16_384;
+
+/// Name of the sled tree holding the log and its indexes.
+const EVENTS_TREE: &str = "events";
+
+/// The event log, stored in a sled database in one data folder.
+pub struct SledEventLog {
+    path: PathBuf,
+    db: sled::Db,
+    events: sled::Tree,
+    inbox: Mutex<Option<mpsc::Sender<WriterMessage>>>,
+    head: watch::Receiver<LogHead>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl SledEventLog {
+    /// Opens (creating if needed) the log in `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new().path(path).flush_every_ms(None).open().map_err(|error| match error {
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => StoreError::Locked(path.to_owned()),
+            other => StoreError::Storage(other),
+        })?;
+        let events = db.open_tree(EVENTS_TREE)?;
+        let head = read_head(&events)?;
+        let (head_tx, head_rx) = watch::channel(head);
+        let (inbox_tx, inbox_rx) = mpsc::channel(WRITER_QUEUE);
+        let writer = Writer { db: db.clone(), events: events.clone(), head, head_tx, stream_versions: HashMap::new() };
+        let handle = std::thread::Builder::new()
+            .name("optibid-event-writer".to_owned())
+            .spawn(move || writer.run(inbox_rx))
+            .map_err(|e| StoreError::WriterStopped(format!("cannot start the writer thread: {e}")))?;
+        info!(path = %path.display(), head = head.position, "event log opened");
+        Ok(Self {
+            path: path.to_owned(),
+            db,
+            events,
+            inbox: Mutex::new(Some(inbox_tx)),
+            head: head_rx,
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// Opens an existing data folder, refusing to create one.
+    pub fn open_existing(path: &Path) -> Result<Self, StoreError> {
+        if !path.is_dir() {
+            return Err(StoreError::MissingDataFolder(path.to_owned()));
+        }
+        Self::open(path)
+    }
+
+    /// The data folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The sled database, for components that keep their own trees beside the log (snapshots,
+    /// projections).
+    pub fn database(&self) -> &sled::Db {
+        &self.db
+    }
+
+    /// The raw tree of the log. Only audit tooling and tests that prove tamper detection touch it.
+    pub fn raw_events_tree(&self) -> &sled::Tree {
+        &self.events
+    }
+
+    /// Restores exported records, which must continue this log exactly (same positions, same
+    /// chain). Returns once they are on disk.
+    pub async fn import(&self, records: Vec<RecordedEvent>) -> Result<LogHead, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(WriterMessage::Import { records, reply }).await?;
+        answer.await.map_err(|_| StoreError::WriterStopped("the writer dropped the import".to_owned()))?
+    }
+
+    /// Stops the writer after it has committed everything queued, and releases the folder.
+    pub fn close(&self) {
+        self.inbox.lock().map(|mut inbox| inbox.take()).ok();
+        if let Some(handle) = self.writer.lock().ok().and_then(|mut writer| writer.take()) {
+            let _ = handle.join();
+        }
+    }
+
+    async fn send(&self, message: WriterMessage) -> Result<(), StoreError> {
+        let inbox = self.inbox.lock().ok().and_then(|inbox| inbox.clone());
+        let inbox = inbox.ok_or_else(|| StoreError::WriterStopped("the event log is closed".to_owned()))?;
+        inbox.send(message).await.map_err(|_| StoreError::WriterStopped("the writer is gone".to_owned()))
+    }
+
+    fn record_at(&self, position: GlobalPosition) -> Result<Option<RecordedEvent>, StoreError> {
+        match self.events.get(keys::log_key(position))? {
+            Some(bytes) => Ok(Some(decode_record(position, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn record_at_index(&self, position_bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
+        let position = keys::decode_position(position_bytes)
+            .ok_or_else(|| StoreError::Corrupt { position: 0, reason: "bad stream index entry".to_owned() })?;
+        self.record_at(position)?
+            .ok_or_else(|| StoreError::Corrupt { position, reason: "the stream index names a missing event".to_owned() })
+    }
+}
+
+impl Drop for SledEventLog {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl EventLog for SledEventLog {
+    #[instrument(level = "debug", skip_all, fields(stream = %stream, events = events.len()))]
+    fn append(
+        &self,
+        stream: StreamName,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> BoxFuture<'_, Result<AppendOutcome, StoreError>> {
+        Box::pin(async move {
+            let (reply, answer) = oneshot::channel();
+            self.send(WriterMessage::Append { stream, expected, events, reply }).await?;
+            answer.await.map_err(|_| StoreError::WriterStopped("the writer dropped the append".to_owned()))?
+        })
+    }
+
+    fn read_stream(&self, stream: &StreamName, from: StreamVersion) -> Result<Vec<RecordedEvent>, StoreError> {
+        let start = keys::stream_key(stream.as_str(), from.max(1));
+        let end = keys::stream_key(stream.as_str(), StreamVersion::MAX);
+        let durable = self.head.borrow().position;
+        let mut events = Vec::new();
+        for entry in self.events.range(start..=end) {
+            let record = self.record_at_index(&entry?.1)?;
+            if record.position > durable {
+                break;
+            }
+            events.push(record);
+        }
+        Ok(events)
+    }
+
+    fn read_stream_event(
+        &self,
+        stream: &StreamName,
+        version: StreamVersion,
+    ) -> Result<Option<RecordedEvent>, StoreError> {
+        match self.events.get(keys::stream_key(stream.as_str(), version))? {
+            Some(position) => {
+                let record = self.record_at_index(&position)?;
+                Ok((record.position <= self.head.borrow().position).then_some(record))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn stream_version(&self, stream: &StreamName) -> Result<StreamVersion, StoreError> {
+        let durable = self.head.borrow().position;
+        for entry in self.events.scan_prefix(keys::stream_prefix(stream.as_str())).rev() {
+            let (key, position) = entry?;
+            if keys::decode_position(&position).is_some_and(|position| position <= durable) {
+                return Ok(keys::version_of_stream_key(&key).unwrap_or(0));
+            }
+        }
+        Ok(0)
+    }
+
+    fn read_all(&self, from: GlobalPosition, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let durable = self.head.borrow().position;
+        let from = from.max(1);
+        if from > durable {
+            return Ok(Vec::new());
+        }
+        let mut events = Vec::with_capacity(limit.min(4_096));
+        for entry in self.events.range(keys::log_key(from)..=keys::log_key(durable)).take(limit) {
+            let (key, value) = entry?;
+            let position = keys::position_of_log_key(&key).unwrap_or(0);
+            events.push(decode_record(position, &value)?);
+        }
+        Ok(events)
+    }
+
+    fn head(&self) -> LogHead {
+        *self.head.borrow()
+    }
+
+    fn watch_head(&self) -> watch::Receiver<LogHead> {
+        self.head.clone()
+    }
+
+    fn event_position(&self, event_id: &Uuid) -> Result<Option<GlobalPosition>, StoreError> {
+        let durable = self.head.borrow().position;
+        Ok(self
+            .events
+            .get(keys::event_id_key(event_id))?
+            .and_then(|bytes| keys::decode_position(&bytes))
+            .filter(|position| *position <= durable))
+    }
+
+    fn stream_by_uuid(&self, uuid: &Uuid) -> Result<Option<StreamName>, StoreError> {
+        match self.events.get(keys::stream_uuid_key(uuid))? {
+            Some(bytes) => {
+                let name = String::from_utf8_lossy(&bytes).into_owned();
+                Ok(StreamName::parse(&name).ok())
+            }
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The single group-commit writer.
+//!
+//! One thread owns every write to the `events` tree. It takes all append requests waiting in its
+//! queue, checks each against the stream versions and the idempotency index, assigns global
+//! positions in order and links each event into the hash chain, writes the whole group as one
+//! atomic sled batch, flushes once, and only then answers each caller and moves the durable head.
+//! Many concurrent appenders therefore share one flush, and positions are assigned in commit
+//! order, so a reader never sees a gap that fills later.
+
+use super::chain::{chain_hash, payload_hash};
+use super::codec::encode_record;
+use super::error::StoreError;
+use super::event_log::{AppendOutcome, ExpectedVersion, LogHead};
+use super::keys;
+use super::record::{GlobalPosition, NewEvent, RecordedEvent, StreamVersion};
+use super::stream_name::StreamName;
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{debug, error};
+use uuid::Uuid;
+
+/// Most requests taken into one group commit.
+const MAX_GROUP_REQUESTS: usize = 2_048;
+
+/// What the writer is asked to do.
+pub(super) enum WriterMessage {
+    /// Append new events.
+    Append {
+        /// Target stream.
+        stream: StreamName,
+        /// Expected version.
+        expected: ExpectedVersion,
+        /// The events.
+        events: Vec<NewEvent>,
+        /// Where to answer.
+        reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
+    },
+    /// Restore records exported from another store; they must continue this log exactly.
+    Import {
+        /// The records, in global order.
+        records: Vec<RecordedEvent>,
+        /// Where to answer.
+        reply: oneshot::Sender<Result<LogHead, StoreError>>,
+    },
+}
+
+/// State owned by the writer thread.
+pub(super) struct Writer {
+    pub(super) db: sled::Db,
+    pub(super) events: sled::Tree,
+    pub(super) head: LogHead,
+    pub(super) head_tx: watch::Sender<LogHead>,
+    pub(super) stream_versions: HashMap<String, StreamVersion>,
+}
+
+/// Answers to send once the group is durable.
+enum Reply {
+    Append(oneshot::Sender<Result<AppendOutcome, StoreError>>, Result<AppendOutcome, StoreError>),
+    Import(oneshot::Sender<Result<LogHead, StoreError>>, Result<LogHead, StoreError>),
+}
+
+/// Work staged for one group commit.
+#[derive(Default)]
+struct Group {
+    batch: sled::Batch,
+    event_ids: HashMap<Uuid, GlobalPosition>,
+    replies: Vec<Reply>,
+    written: usize,
+}
+
+impl Writer {
+    /// Runs until every sender is gone. A storage failure stops the writer: every later append
+    /// is refused, so nothing is acknowledged that might not be on disk.
+    pub(super) fn run(mut self, mut inbox: mpsc::Receiver<WriterMessage>) {
+        let mut failure: Option<String> = None;
+        while let Some(first) = inbox.blocking_recv() {
+            let mut messages = vec![first];
+            while messages.len() < MAX_GROUP_REQUESTS {
+                match inbox.try_recv() {
+                    Ok(message) => messages.push(message),
+                    Err(_) => break,
+                }
+            }
+            if let Some(reason) = &failure {
+                for message in messages {
+                    refuse(message, reason);
+                }
+                continue;
+            }
+            if let Err(reason) = self.commit_group(messages) {
+                error!(%reason, "event writer stopped: storage failure; no later append is acknowledged");
+                failure = Some(reason);
+            }
+        }
+    }
+
+    fn commit_group(&mut self, messages: Vec<WriterMessage>) -> Result<(), String> {
+        let mut group = Group::default();
+        for message in messages {
+            match message {
+                WriterMessage::Append { stream, expected, events, reply } => {
+                    let result = self.stage_append(&mut group, &stream, expected, events);
+                    group.replies.push(Reply::Append(reply, result));
+                }
+                WriterMessage::Import { records, reply } => {
+                    let result = self.stage_import(&mut group, records);
+                    group.replies.push(Reply::Import(reply, result));
+                }
+            }
+        }
+        if group.written > 0 {
+            let durable = self.events.apply_batch(group.batch).and_then(|()| self.db.flush().map(|_| ()));
+            if let Err(error) = durable {
+                let reason = error.to_string();
+                for reply in group.replies {
+                    match reply {
+                        Reply::Append(tx, _) => drop(tx.send(Err(StoreError::WriterStopped(reason.clone())))),
+                        Reply::Import(tx, _) => drop(tx.send(Err(StoreError::WriterStopped(reason.clone())))),
+                    }
+                }
+                return Err(reason);
+            }
+            debug!(events = group.written, head = self.head.position, "group committed");
+            self.head_tx.send_replace(self.head);
+        }
+        for reply in group.replies {
+            match reply {
+                Reply::Append(tx, result) => drop(tx.send(result)),
+                Reply::Import(tx, result) => drop(tx.send(result)),
+            }
+        }
+        Ok(())
+    }
+
+    fn stream_version(&mut self, stream: &str) -> Result<StreamVersion, StoreError> {
+        if let Some(version) = self.stream_versions.get(stream) {
+            return Ok(*version);
+        }
+        let version = match self.events.scan_prefix(keys::stream_prefix(stream)).next_back() {
+            Some(entry) => keys::version_of_stream_key(&entry?.0).unwrap_or(0),
+            None => 0,
+        };
+        self.stream_versions.insert(stream.to_owned(), version);
+        Ok(version)
+    }
+
+    fn stored_position(&self, group: &Group, event_id: &Uuid) -> Result<Option<GlobalPosition>, StoreError> {
+        if let Some(position) = group.event_ids.get(event_id) {
+            return Ok(Some(*position));
+        }
+        Ok(self.events.get(keys::event_id_key(event_id))?.and_then(|bytes| keys::decode_position(&bytes)))
+    }
+
+    fn stage_append(
+        &mut self,
+        group: &mut Group,
+        stream: &StreamName,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let current = self.stream_version(stream.as_str())?;
+        let mut known = Vec::with_capacity(events.len());
+        for event in &events {
+            known.push(self.stored_position(group, &event.event_id)?);
+        }
+        if let Some(Some(_)) = known.first() {
+            return self.duplicate_outcome(stream, &known, current);
+        }
+        if let Some(index) = known.iter().position(Option::is_some) {
+            return Err(StoreError::PartialDuplicate(events[index].event_id));
+        }
+        if let ExpectedVersion::Exact(expected) = expected {
+            if expected != current {
+                return Err(StoreError::Conflict { stream: stream.to_string(), expected, actual: current });
+            }
+        }
+        if events.is_empty() {
+            return Ok(AppendOutcome { positions: Vec::new(), version: current, last_hash: self.head.hash, duplicate: false });
+        }
+        let recorded_at = now_millis();
+        let mut head = self.head;
+        let mut staged = Vec::with_capacity(events.len());
+        let mut version = current;
+        for event in events {
+            version += 1;
+            let record = RecordedEvent {
+                position: head.position + 1,
+                stream: stream.to_string(),
+                version,
+                event_id: event.event_id,
+                event_type: event.event_type,
+                schema_version: event.schema_version,
+                recorded_at,
+                metadata: event.metadata,
+                payload_hash: payload_hash(&event.payload),
+                payload: Some(event.payload),
+                prev_hash: head.hash,
+                hash: [0; 32],
+            };
+            staged.push(link(&mut head, record)?);
+        }
+        let positions = staged.iter().map(|(record, _)| record.position).collect();
+        if current == 0 {
+            group.batch.insert(&keys::stream_uuid_key(&stream.uuid()), stream.as_str().as_bytes());
+        }
+        self.push(group, staged, head);
+        self.stream_versions.insert(stream.to_string(), version);
+        Ok(AppendOutcome { positions, version, last_hash: head.hash, duplicate: false })
+    }
+
+    /// Adds fully linked and encoded records to the group and moves the (not yet durable) head.
+    fn push(&mut self, group: &mut Group, staged: Vec<(RecordedEvent, Vec<u8>)>, head: LogHead) {
+        for (record, bytes) in staged {
+            let position = record.position.to_be_bytes();
+            group.batch.insert(&keys::log_key(record.position), bytes);
+            group.batch.insert(keys::stream_key(&record.stream, record.version), &position);
+            group.batch.insert(&keys::event_id_key(&record.event_id), &position);
+            group.event_ids.insert(record.event_id, record.position);
+            group.written += 1;
+        }
+        self.head = head;
+    }
+
+    fn duplicate_outcome(
+        &self,
+        stream: &StreamName,
+        known: &[Option<GlobalPosition>],
+        current: StreamVersion,
+    ) -> Result<AppendOutcome, StoreError> {
+        let positions: Vec<GlobalPosition> = known.iter().flatten().copied().collect();
+        if positions.len() != known.len() {
+            let missing = known.iter().position(Option::is_none).unwrap_or(0);
+            return Err(StoreError::Corrupt {
+                position: positions.first().copied().unwrap_or(0),
+                reason: format!("a retried append to {stream} is only partly stored (event {missing} is missing)"),
+            });
+        }
+        Ok(AppendOutcome { positions, version: current, last_hash: self.head.hash, duplicate: true })
+    }
+
+    fn stage_import(&mut self, group: &mut Group, records: Vec<RecordedEvent>) -> Result<LogHead, StoreError> {
+        let mut head = self.head;
+        let mut versions: HashMap<String, StreamVersion> = HashMap::new();
+        let mut staged = Vec::with_capacity(records.len());
+        for record in records {
+            let current = match versions.get(&record.stream) {
+                Some(version) => *version,
+                None => self.stream_version(&record.stream)?,
+            };
+            if let Some(reason) = import_mismatch(&head, current, &record) {
+                return Err(StoreError::Corrupt { position: record.position, reason });
+            }
+            versions.insert(record.stream.clone(), record.version);
+            let bytes = encode_record(&record)?;
+            head = LogHead { position: record.position, hash: record.hash };
+            staged.push((record, bytes));
+        }
+        for (record, _) in staged.iter().filter(|(record, _)| record.version == 1) {
+            if let Ok(name) = StreamName::parse(&record.stream) {
+                group.batch.insert(&keys::stream_uuid_key(&name.uuid()), record.stream.as_bytes());
+            }
+        }
+        self.push(group, staged, head);
+        self.stream_versions.extend(versions);
+        Ok(head)
+    }
+}
+
+/// Links `record` to `head` (setting its chain hash), encodes it, and moves `head` to it.
+fn link(head: &mut LogHead, mut record: RecordedEvent) -> Result<(RecordedEvent, Vec<u8>), StoreError> {
+    record.hash = chain_hash(&record.prev_hash, &record);
+    let bytes = encode_record(&record)?;
+    *head = LogHead { position: record.position, hash: record.hash };
+    Ok((record, bytes))
+}
+
+/// Why an imported record does not continue the log at `head`, if it does not.
+fn import_mismatch(head: &LogHead, stream_version: StreamVersion, record: &RecordedEvent) -> Option<String> {
+    if record.position != head.position + 1 {
+        return Some(format!("expected global position {}, found {}", head.position + 1, record.position));
+    }
+    if record.prev_hash != head.hash {
+        return Some("the previous hash does not match the log's head".to_owned());
+    }
+    if chain_hash(&record.prev_hash, record) != record.hash {
+        return Some("the chain hash does not match the event".to_owned());
+    }
+    if record.payload.as_deref().is_some_and(|payload| payload_hash(payload) != record.payload_hash) {
+        return Some("the payload does not match its hash".to_owned());
+    }
+    if record.version != stream_version + 1 {
+        return Some(format!("{} jumps from version {stream_version} to {}", record.stream, record.version));
+    }
+    None
+}
+fn refuse(message: WriterMessage, reason: &str) {
+    match message {
+        WriterMessage::Append { reply, .. } => drop(reply.send(Err(StoreError::WriterStopped(reason.to_owned())))),
+        WriterMessage::Import { reply, .. } => drop(reply.send(Err(StoreError::WriterStopped(reason.to_owned())))),
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_millis() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The chain head stored at the end of the log (zeros for an empty log).
+pub(super) fn read_head(events: &sled::Tree) -> Result<LogHead, StoreError> {
+    match events.scan_prefix(keys::log_prefix()).next_back() {
+        None => Ok(LogHead::default()),
+        Some(entry) => {
+            let (key, value) = entry?;
+            let position = keys::position_of_log_key(&key).unwrap_or(0);
+            let record = super::codec::decode_record(position, &value)?;
+            Ok(LogHead { position, hash: record.hash })
+        }
+    }
+}
