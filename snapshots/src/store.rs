@@ -183,7 +183,8 @@ mod tests {
     fn keeps_the_latest_and_prunes_older_ones() {
         let (_dir, store) = store(2);
         for version in [10, 20, 30] {
-            let snapshot = Snapshot::encode("device/a", version, [version as u8; 32], 1, &vec![version]).expect("encodes");
+            let snapshot =
+                Snapshot::encode("device/a", version, [version as u8; 32], 1, &vec![version]).expect("encodes");
             store.save(&snapshot).expect("saves");
         }
         store.save(&Snapshot::encode("device/ab", 5, [0; 32], 1, &vec![5u64]).expect("encodes")).expect("saves");

@@ -105,7 +105,8 @@ impl<A: StoredAggregate> ActorDirectory<A> {
         let stream = stream_of::<A>(id)?;
         loop {
             let instance = self.inner.acquire(&stream).await?;
-            let message = |reply| AggregateMessage::Execute { command: command.clone(), metadata: metadata.clone(), reply };
+            let message =
+                |reply| AggregateMessage::Execute { command: command.clone(), metadata: metadata.clone(), reply };
             let answer = instance.actor.call(message, Some(self.inner.config.call_timeout)).await;
             self.inner.release(&instance);
             match answer {
@@ -169,7 +170,8 @@ impl<A: StoredAggregate> ActorDirectory<A> {
 }
 
 fn stream_of<A: StoredAggregate>(id: &str) -> Result<StreamName, ExecuteError<A::Error>> {
-    A::stream(id).map_err(|error| ExecuteError::Unavailable { stream: format!("{}/{id}", A::NAME), reason: error.to_string() })
+    A::stream(id)
+        .map_err(|error| ExecuteError::Unavailable { stream: format!("{}/{id}", A::NAME), reason: error.to_string() })
 }
 
 impl<A: StoredAggregate> DirectoryInner<A> {

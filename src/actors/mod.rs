@@ -19,3 +19,6 @@ pub use aggregate_actor::{CommandMetadata, Executed, InstanceState};
 pub use directory::{ActorDirectory, DirectoryConfig};
 pub use error::ExecuteError;
 pub use platform::Platform;
+
+#[cfg(test)]
+mod tests;

@@ -45,9 +45,8 @@ pub fn rehydrate<A: StoredAggregate>(
         warn!(%stream, %error, "cannot read snapshots; replaying the stream");
         None
     }) {
-        let matches_log = log
-            .read_stream_event(stream, snapshot.version)?
-            .is_some_and(|record| record.hash == snapshot.chain_hash);
+        let matches_log =
+            log.read_stream_event(stream, snapshot.version)?.is_some_and(|record| record.hash == snapshot.chain_hash);
         match (matches_log, snapshot.decode::<A::State>(A::STATE_SCHEMA_VERSION)) {
             (true, Ok(state)) => {
                 loaded = Loaded {

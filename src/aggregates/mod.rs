@@ -59,7 +59,9 @@ where
 /// it has one (so a retried command maps to the same ids and is stored once), random otherwise.
 pub fn event_ids(stream: &StreamName, idempotency_key: Option<&str>, count: usize) -> Vec<Uuid> {
     match idempotency_key {
-        Some(key) => (0..count).map(|index| Uuid::new_v5(&stream.uuid(), format!("{key}#{index}").as_bytes())).collect(),
+        Some(key) => {
+            (0..count).map(|index| Uuid::new_v5(&stream.uuid(), format!("{key}#{index}").as_bytes())).collect()
+        }
         None => (0..count).map(|_| Uuid::new_v4()).collect(),
     }
 }

@@ -62,10 +62,11 @@ pub async fn durable_appends(
             let mut version = log.stream_version(&stream)?;
             for sequence in 0..per_appender as u64 {
                 let event = configuration_event(sequence);
-                let new_event = Device::to_new_event(&event, Uuid::new_v4(), EventMetadata {
-                    principal: "bench".to_owned(),
-                    ..EventMetadata::default()
-                })?;
+                let new_event = Device::to_new_event(
+                    &event,
+                    Uuid::new_v4(),
+                    EventMetadata { principal: "bench".to_owned(), ..EventMetadata::default() },
+                )?;
                 let event_id = new_event.event_id;
                 let begun = Instant::now();
                 let outcome = log.append(stream.clone(), ExpectedVersion::Exact(version), vec![new_event]).await?;

@@ -34,10 +34,8 @@ pub async fn measure(
     events_per_instance: usize,
     snapshot_every: u64,
 ) -> anyhow::Result<RehydrationFigures> {
-    let config = DirectoryConfig {
-        snapshots: SnapshotPolicy { every: snapshot_every, keep: 2 },
-        ..DirectoryConfig::default()
-    };
+    let config =
+        DirectoryConfig { snapshots: SnapshotPolicy { every: snapshot_every, keep: 2 }, ..DirectoryConfig::default() };
     let platform = Arc::new(Platform::start(log.clone(), config).await?);
     let mut writers = Vec::new();
     for n in 0..instances {

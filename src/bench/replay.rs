@@ -30,7 +30,8 @@ pub async fn fill(log: Arc<SledEventLog>, events: usize) -> Result<(), StoreErro
     let mut tasks = Vec::new();
     for index in 0..streams {
         let log = log.clone();
-        let stream = StreamName::new("device", &format!("replay-{index}")).map_err(|e| StoreError::Encode(e.to_string()))?;
+        let stream =
+            StreamName::new("device", &format!("replay-{index}")).map_err(|e| StoreError::Encode(e.to_string()))?;
         tasks.push(tokio::spawn(async move {
             let mut version = log.stream_version(&stream)?;
             let mut sequence = 0u64;
@@ -38,7 +39,11 @@ pub async fn fill(log: Arc<SledEventLog>, events: usize) -> Result<(), StoreErro
                 let count = FILL_BATCH.min(per_stream - sequence as usize);
                 let batch = (0..count)
                     .map(|offset| {
-                        Device::to_new_event(&configuration_event(sequence + offset as u64), Uuid::new_v4(), EventMetadata::default())
+                        Device::to_new_event(
+                            &configuration_event(sequence + offset as u64),
+                            Uuid::new_v4(),
+                            EventMetadata::default(),
+                        )
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 sequence += count as u64;
@@ -57,7 +62,8 @@ pub async fn fill(log: Arc<SledEventLog>, events: usize) -> Result<(), StoreErro
 pub fn measure(log: &SledEventLog) -> Result<ReplayFigures, StoreError> {
     let tree = log.raw_events_tree();
     let started = Instant::now();
-    let report = verify_log(tree, None, |_| {}).map_err(|f| StoreError::Corrupt { position: f.position, reason: f.reason })?;
+    let report =
+        verify_log(tree, None, |_| {}).map_err(|f| StoreError::Corrupt { position: f.position, reason: f.reason })?;
     let verified_per_second = report.events as f64 / started.elapsed().as_secs_f64();
     let started = Instant::now();
     let mut chain = [0u8; 32];

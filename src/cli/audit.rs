@@ -118,9 +118,9 @@ fn verify(data: &DataArgs, checkpoint: Option<Checkpoint>) -> anyhow::Result<Exi
 fn export(data: &DataArgs, from: u64, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let log = SledEventLog::open_existing(&data.data)?;
     let sink: Box<dyn Write> = match &output {
-        Some(path) => Box::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        ),
+        Some(path) => {
+            Box::new(std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?)
+        }
         None => Box::new(std::io::stdout().lock()),
     };
     let mut sink = BufWriter::new(sink);

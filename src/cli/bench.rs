@@ -137,7 +137,12 @@ async fn bench_appends(
         };
         eprintln!(
             "durable appends, {} appenders: {} events of {} bytes, {:.0} events/s, p50 {:?}, p99 {:?}{raw}",
-            figures.appenders, figures.events, figures.record_bytes, figures.events_per_second, figures.p50, figures.p99
+            figures.appenders,
+            figures.events,
+            figures.record_bytes,
+            figures.events_per_second,
+            figures.p50,
+            figures.p99
         );
     }
     Ok(())

@@ -91,7 +91,8 @@ impl<A: StoredAggregate> EsrsSledStore<A> {
     }
 
     fn to_store_event(&self, uuid: Uuid, record: &RecordedEvent) -> Result<StoreEvent<A::Event>, EsrsAdapterError> {
-        let sequence_number = i32::try_from(record.version).map_err(|_| EsrsAdapterError::SequenceOverflow(record.version))?;
+        let sequence_number =
+            i32::try_from(record.version).map_err(|_| EsrsAdapterError::SequenceOverflow(record.version))?;
         Ok(StoreEvent {
             id: record.event_id,
             aggregate_id: uuid,
@@ -163,11 +164,7 @@ impl<A: StoredAggregate> EventStore for EsrsSledStore<A> {
         for _ in &events {
             aggregate_state.next_sequence_number();
         }
-        self.log
-            .read_stream(&stream, expected + 1)?
-            .iter()
-            .map(|record| self.to_store_event(uuid, record))
-            .collect()
+        self.log.read_stream(&stream, expected + 1)?.iter().map(|record| self.to_store_event(uuid, record)).collect()
     }
 
     /// Nothing to publish: projections tail the global log instead of an esrs event bus.

@@ -58,8 +58,11 @@ pub trait EventLog: Send + Sync + 'static {
     fn read_stream(&self, stream: &StreamName, from: StreamVersion) -> Result<Vec<RecordedEvent>, StoreError>;
 
     /// The event at `version` of `stream`, if there is one.
-    fn read_stream_event(&self, stream: &StreamName, version: StreamVersion)
-        -> Result<Option<RecordedEvent>, StoreError>;
+    fn read_stream_event(
+        &self,
+        stream: &StreamName,
+        version: StreamVersion,
+    ) -> Result<Option<RecordedEvent>, StoreError>;
 
     /// The current version of `stream` (0 when empty).
     fn stream_version(&self, stream: &StreamName) -> Result<StreamVersion, StoreError>;

@@ -26,3 +26,8 @@ pub use record::{EventMetadata, GlobalPosition, Hash32, NewEvent, RecordedEvent,
 pub use sled_log::SledEventLog;
 pub use stream_name::{StreamName, StreamNameError, STREAM_KINDS};
 pub use subscription::LogSubscription;
+
+#[cfg(test)]
+mod esrs_tests;
+#[cfg(test)]
+mod tests;

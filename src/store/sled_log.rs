@@ -35,7 +35,9 @@ impl SledEventLog {
     /// Opens (creating if needed) the log in `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new().path(path).flush_every_ms(None).open().map_err(|error| match error {
-            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => StoreError::Locked(path.to_owned()),
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                StoreError::Locked(path.to_owned())
+            }
             other => StoreError::Storage(other),
         })?;
         let events = db.open_tree(EVENTS_TREE)?;
@@ -114,8 +116,10 @@ impl SledEventLog {
     fn record_at_index(&self, position_bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
         let position = keys::decode_position(position_bytes)
             .ok_or_else(|| StoreError::Corrupt { position: 0, reason: "bad stream index entry".to_owned() })?;
-        self.record_at(position)?
-            .ok_or_else(|| StoreError::Corrupt { position, reason: "the stream index names a missing event".to_owned() })
+        self.record_at(position)?.ok_or_else(|| StoreError::Corrupt {
+            position,
+            reason: "the stream index names a missing event".to_owned(),
+        })
     }
 }
 

@@ -176,7 +176,12 @@ impl Writer {
             }
         }
         if events.is_empty() {
-            return Ok(AppendOutcome { positions: Vec::new(), version: current, last_hash: self.head.hash, duplicate: false });
+            return Ok(AppendOutcome {
+                positions: Vec::new(),
+                version: current,
+                last_hash: self.head.hash,
+                duplicate: false,
+            });
         }
         let recorded_at = now_millis();
         let mut head = self.head;

@@ -1,0 +1,239 @@
+//! Tests of the event log on real sled folders.
+
+use super::chain::GENESIS_HASH;
+use super::*;
+use crate::audit::verify_log;
+use std::sync::Arc;
+use uuid::Uuid;
+
+fn folder() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+fn event(payload: &[u8]) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::new_v4(),
+        event_type: "test.happened".to_owned(),
+        schema_version: 1,
+        payload: payload.to_vec(),
+        metadata: EventMetadata { principal: "tester".to_owned(), ..EventMetadata::default() },
+    }
+}
+
+fn stream(name: &str) -> StreamName {
+    StreamName::parse(name).expect("valid stream")
+}
+
+#[tokio::test]
+async fn appends_assign_versions_positions_and_a_chain() {
+    let dir = folder();
+    let log = SledEventLog::open(dir.path()).expect("opens");
+    let a = log.append(stream("device/a"), ExpectedVersion::Exact(0), vec![event(b"1"), event(b"2")]).await.expect("a");
+    let b = log.append(stream("device/b"), ExpectedVersion::Any, vec![event(b"3")]).await.expect("b");
+    assert_eq!(a.positions, vec![1, 2]);
+    assert_eq!(a.version, 2);
+    assert_eq!(b.positions, vec![3]);
+    assert_eq!(b.version, 1);
+    let all = log.read_all(1, 10).expect("reads");
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].prev_hash, GENESIS_HASH);
+    assert_eq!(all[1].prev_hash, all[0].hash);
+    assert_eq!(all[2].prev_hash, all[1].hash);
+    assert_eq!(log.head(), LogHead { position: 3, hash: all[2].hash });
+    let a_events = log.read_stream(&stream("device/a"), 2).expect("reads");
+    assert_eq!(a_events.len(), 1);
+    assert_eq!(a_events[0].payload.as_deref(), Some(&b"2"[..]));
+    assert_eq!(log.stream_version(&stream("device/a")).expect("version"), 2);
+    assert_eq!(log.stream_by_uuid(&stream("device/b").uuid()).expect("lookup"), Some(stream("device/b")));
+}
+
+#[tokio::test]
+async fn a_stale_expected_version_is_a_conflict_and_writes_nothing() {
+    let dir = folder();
+    let log = SledEventLog::open(dir.path()).expect("opens");
+    log.append(stream("device/a"), ExpectedVersion::Exact(0), vec![event(b"1")]).await.expect("first");
+    let stale = log.append(stream("device/a"), ExpectedVersion::Exact(0), vec![event(b"2")]).await;
+    assert!(matches!(stale, Err(StoreError::Conflict { expected: 0, actual: 1, .. })), "{stale:?}");
+    assert_eq!(log.head().position, 1);
+    assert_eq!(log.read_stream(&stream("device/a"), 1).expect("reads").len(), 1);
+}
+
+#[tokio::test]
+async fn a_retried_event_id_is_stored_once() {
+    let dir = folder();
+    let log = SledEventLog::open(dir.path()).expect("opens");
+    let first = event(b"x");
+    let stored = log.append(stream("device/a"), ExpectedVersion::Exact(0), vec![first.clone()]).await.expect("stored");
+    let again = log.append(stream("device/a"), ExpectedVersion::Exact(0), vec![first.clone()]).await.expect("retried");
+    assert!(again.duplicate);
+    assert_eq!(again.positions, stored.positions);
+    assert_eq!(log.head().position, 1);
+    let mixed = log.append(stream("device/a"), ExpectedVersion::Any, vec![event(b"y"), first]).await;
+    assert!(matches!(mixed, Err(StoreError::PartialDuplicate(_))));
+    assert_eq!(log.head().position, 1);
+}
+
+#[tokio::test]
+async fn the_same_event_id_in_one_group_is_stored_once() {
+    let dir = folder();
+    let log = Arc::new(SledEventLog::open(dir.path()).expect("opens"));
+    let shared = event(b"same");
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let log = log.clone();
+            let shared = shared.clone();
+            tokio::spawn(async move { log.append(stream("device/a"), ExpectedVersion::Any, vec![shared]).await })
+        })
+        .collect();
+    let mut duplicates = 0;
+    for task in tasks {
+        duplicates += usize::from(task.await.expect("joins").expect("appends").duplicate);
+    }
+    assert_eq!(duplicates, 7);
+    assert_eq!(log.head().position, 1);
+}
+
+#[tokio::test]
+async fn concurrent_writers_on_one_stream_get_one_winner_per_version() {
+    let dir = folder();
+    let log = Arc::new(SledEventLog::open(dir.path()).expect("opens"));
+    let mut winners_per_version = std::collections::HashMap::new();
+    for version in 0..20u64 {
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    log.append(stream("device/contended"), ExpectedVersion::Exact(version), vec![event(b"w")]).await
+                })
+            })
+            .collect();
+        for task in tasks {
+            match task.await.expect("joins") {
+                Ok(outcome) => *winners_per_version.entry(outcome.version).or_insert(0) += 1,
+                Err(StoreError::Conflict { .. }) => {}
+                Err(other) => panic!("unexpected error {other}"),
+            }
+        }
+    }
+    assert_eq!(winners_per_version.len(), 20);
+    assert!(winners_per_version.values().all(|winners| *winners == 1), "{winners_per_version:?}");
+    assert_eq!(log.stream_version(&stream("device/contended")).expect("version"), 20);
+}
+
+#[tokio::test]
+async fn concurrent_appenders_leave_a_gap_free_verified_log() {
+    let dir = folder();
+    let log = Arc::new(SledEventLog::open(dir.path()).expect("opens"));
+    let tasks: Vec<_> = (0..32)
+        .map(|writer| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                for n in 0..25u64 {
+                    let name = stream(&format!("device/w{writer}"));
+                    let device_event = crate::bench::workload::configuration_event(n);
+                    let new_event =
+                        <optibid_domain::device::Device as crate::aggregates::StoredAggregate>::to_new_event(
+                            &device_event,
+                            Uuid::new_v4(),
+                            EventMetadata::default(),
+                        )
+                        .expect("encodes");
+                    log.append(name, ExpectedVersion::Any, vec![new_event]).await.expect("appends");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("joins");
+    }
+    let positions: Vec<u64> = log.read_all(1, 10_000).expect("reads").iter().map(|r| r.position).collect();
+    assert_eq!(positions, (1..=800).collect::<Vec<_>>());
+    let report = verify_log(log.raw_events_tree(), None, |_| {}).expect("verifies");
+    assert_eq!((report.events, report.streams), (800, 32));
+}
+
+#[tokio::test]
+async fn a_subscriber_waits_for_new_events_and_sees_them_in_order() {
+    let dir = folder();
+    let log = Arc::new(SledEventLog::open(dir.path()).expect("opens"));
+    log.append(stream("device/a"), ExpectedVersion::Any, vec![event(b"1")]).await.expect("appends");
+    let mut subscription = LogSubscription::new(log.clone(), 1);
+    let first = subscription.next_batch(100).await.expect("reads");
+    assert_eq!(first.len(), 1);
+    let waiting = tokio::spawn(async move { subscription.next_batch(100).await });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(!waiting.is_finished(), "the subscriber must wait for new events");
+    log.append(stream("device/b"), ExpectedVersion::Any, vec![event(b"2"), event(b"3")]).await.expect("appends");
+    let next = waiting.await.expect("joins").expect("reads");
+    assert_eq!(next.iter().map(|r| r.position).collect::<Vec<_>>(), vec![2, 3]);
+}
+
+#[tokio::test]
+async fn reopening_keeps_the_head_and_versions() {
+    let dir = folder();
+    {
+        let log = SledEventLog::open(dir.path()).expect("opens");
+        log.append(stream("device/a"), ExpectedVersion::Any, vec![event(b"1"), event(b"2")]).await.expect("appends");
+    }
+    let log = SledEventLog::open(dir.path()).expect("reopens");
+    assert_eq!(log.head().position, 2);
+    let next = log.append(stream("device/a"), ExpectedVersion::Exact(2), vec![event(b"3")]).await.expect("appends");
+    assert_eq!(next.positions, vec![3]);
+    assert_eq!(log.read_all(1, 10).expect("reads")[2].prev_hash, log.read_all(2, 1).expect("reads")[0].hash);
+}
+
+#[tokio::test]
+async fn a_second_process_on_the_folder_is_told_it_is_locked() {
+    let dir = folder();
+    let _log = SledEventLog::open(dir.path()).expect("opens");
+    assert!(matches!(SledEventLog::open(dir.path()), Err(StoreError::Locked(_))));
+    assert!(matches!(SledEventLog::open_existing(&dir.path().join("missing")), Err(StoreError::MissingDataFolder(_))));
+}
+
+#[tokio::test]
+async fn import_rebuilds_an_identical_log_and_refuses_a_broken_chain() {
+    let source_dir = folder();
+    let source = SledEventLog::open(source_dir.path()).expect("opens");
+    for n in 0..5u8 {
+        source.append(stream("device/a"), ExpectedVersion::Any, vec![event(&[n])]).await.expect("appends");
+    }
+    let records = source.read_all(1, 100).expect("reads");
+    let target_dir = folder();
+    let target = SledEventLog::open(target_dir.path()).expect("opens");
+    let mut tampered = records.clone();
+    tampered[3].payload = Some(b"forged".to_vec());
+    let refused = target.import(tampered).await;
+    assert!(matches!(refused, Err(StoreError::Corrupt { position: 4, .. })), "{refused:?}");
+    assert_eq!(target.head().position, 0, "a refused import writes nothing");
+    let head = target.import(records.clone()).await.expect("imports");
+    assert_eq!(head, source.head());
+    assert_eq!(target.read_all(1, 100).expect("reads"), records);
+    let next = target.append(stream("device/a"), ExpectedVersion::Exact(5), vec![event(b"6")]).await.expect("appends");
+    assert_eq!(next.positions, vec![6]);
+}
+
+#[tokio::test]
+async fn readers_never_see_an_event_before_it_is_durable() {
+    let dir = folder();
+    let log = Arc::new(SledEventLog::open(dir.path()).expect("opens"));
+    let mut head = log.watch_head();
+    let reader_log = log.clone();
+    let reader = tokio::spawn(async move {
+        let mut seen = 0;
+        while head.changed().await.is_ok() {
+            let durable = head.borrow_and_update().position;
+            let events = reader_log.read_all(1, usize::MAX).expect("reads");
+            assert!(events.len() as u64 >= durable, "a durable event is missing");
+            assert_eq!(events.len() as u64, events.last().map_or(0, |r| r.position), "gap in the log");
+            seen = durable;
+            if seen >= 200 {
+                break;
+            }
+        }
+        seen
+    });
+    for n in 0..200u8 {
+        log.append(stream("device/a"), ExpectedVersion::Any, vec![event(&[n])]).await.expect("appends");
+    }
+    assert!(reader.await.expect("joins") >= 200);
+}
