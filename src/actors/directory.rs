@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 use tracing::{debug, instrument};
 
+/// How long shutdown waits for one actor to stop.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+
 /// Settings of a directory.
 #[derive(Debug, Clone, Copy)]
 pub struct DirectoryConfig {
@@ -156,16 +159,16 @@ impl<A: StoredAggregate> ActorDirectory<A> {
         slots.iter().filter_map(|slot| slot.get()).map(|instance| instance.in_flight.load(Ordering::Relaxed)).sum()
     }
 
-    /// Stops every live instance and the supervisor.
+    /// Stops every live instance and the supervisor, and waits until they have stopped.
     pub async fn shutdown(&self) {
         let slots: Vec<Slot<A>> = match self.inner.slots.lock() {
             Ok(mut slots) => slots.drain().map(|(_, slot)| slot).collect(),
             Err(_) => Vec::new(),
         };
         for instance in slots.iter().filter_map(|slot| slot.get()) {
-            instance.actor.stop(Some("shutdown".to_owned()));
+            let _ = instance.actor.stop_and_wait(Some("shutdown".to_owned()), Some(SHUTDOWN_WAIT)).await;
         }
-        self.supervisor.stop(Some("shutdown".to_owned()));
+        let _ = self.supervisor.stop_and_wait(Some("shutdown".to_owned()), Some(SHUTDOWN_WAIT)).await;
     }
 }
 
