@@ -115,7 +115,9 @@ impl<A: StoredAggregate> Actor for AggregateActor<A> {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             AggregateMessage::Execute { command, metadata, reply } => {
-                let result = state.execute(command, metadata).await;
+                // Boxed: an idle actor's task then stays small instead of reserving room for the
+                // whole command path.
+                let result = Box::pin(state.execute(command, metadata)).await;
                 drop(reply.send(result));
             }
             AggregateMessage::GetState { reply } => {

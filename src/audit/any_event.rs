@@ -1,12 +1,12 @@
 //! Decoding any stored event by its stream kind.
 
-use crate::aggregates::StoredAggregate;
-use crate::store::codec::decode_payload;
-use crate::store::{RecordedEvent, StoreError, StreamName};
+use crate::store::codec::decode_bytes;
+use crate::store::{GlobalPosition, RecordView, RecordedEvent, StoreError};
 use optibid_domain::campaign::{CampaignEvent, FleetCampaign};
 use optibid_domain::device::{Device, DeviceEvent};
 use optibid_domain::edge::{EdgeNode, EdgeNodeEvent};
 use optibid_domain::telemetry::{TelemetryEvent, TELEMETRY_SCHEMA_VERSION};
+use optibid_domain::Aggregate;
 use serde::Serialize;
 
 /// An event of any stream kind.
@@ -26,14 +26,46 @@ pub enum AnyEvent {
 impl AnyEvent {
     /// Decodes `record` according to its stream's kind and schema version.
     pub fn decode(record: &RecordedEvent) -> Result<Self, StoreError> {
-        let corrupt = |reason: String| StoreError::Corrupt { position: record.position, reason };
-        let stream = StreamName::parse(&record.stream).map_err(|e| corrupt(e.to_string()))?;
-        match stream.kind() {
-            "device" => Device::decode(record).map(AnyEvent::Device),
-            "edge" => EdgeNode::decode(record).map(AnyEvent::Edge),
-            "campaign" => FleetCampaign::decode(record).map(AnyEvent::Campaign),
-            "telemetry" => decode_payload(record, TELEMETRY_SCHEMA_VERSION).map(AnyEvent::Telemetry),
-            other => Err(corrupt(format!("unknown stream kind {other:?}"))),
+        let payload = record.payload.as_deref().ok_or(StoreError::Pruned(record.position))?;
+        Self::decode_parts(record.position, &record.stream, &record.event_type, record.schema_version, payload)
+    }
+
+    /// Decodes the payload of a borrowed record.
+    pub fn decode_view(view: &RecordView<'_>) -> Result<Self, StoreError> {
+        let payload = view.payload.ok_or(StoreError::Pruned(view.position))?;
+        Self::decode_parts(view.position, view.stream, view.event_type, view.schema_version, payload)
+    }
+
+    fn decode_parts(
+        position: GlobalPosition,
+        stream: &str,
+        event_type: &str,
+        schema_version: u16,
+        payload: &[u8],
+    ) -> Result<Self, StoreError> {
+        let kind = stream.split_once('/').map_or(stream, |(kind, _)| kind);
+        let expected = match kind {
+            "device" => Device::EVENT_SCHEMA_VERSION,
+            "edge" => EdgeNode::EVENT_SCHEMA_VERSION,
+            "campaign" => FleetCampaign::EVENT_SCHEMA_VERSION,
+            "telemetry" => TELEMETRY_SCHEMA_VERSION,
+            other => {
+                return Err(StoreError::Corrupt { position, reason: format!("unknown stream kind {other:?}") });
+            }
+        };
+        if schema_version != expected {
+            return Err(StoreError::Corrupt {
+                position,
+                reason: format!(
+                    "{event_type} has schema version {schema_version}, this build reads version {expected}"
+                ),
+            });
+        }
+        match kind {
+            "device" => decode_bytes(position, event_type, payload).map(AnyEvent::Device),
+            "edge" => decode_bytes(position, event_type, payload).map(AnyEvent::Edge),
+            "campaign" => decode_bytes(position, event_type, payload).map(AnyEvent::Campaign),
+            _ => decode_bytes(position, event_type, payload).map(AnyEvent::Telemetry),
         }
     }
 }

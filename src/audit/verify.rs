@@ -1,8 +1,8 @@
 //! Verification of the whole log: hash chain, positions, stream versions, decoding.
 
 use super::any_event::AnyEvent;
-use crate::store::chain::{chain_hash, payload_hash, GENESIS_HASH};
-use crate::store::codec::decode_record;
+use crate::store::chain::{payload_hash, GENESIS_HASH};
+use crate::store::codec::view_record;
 use crate::store::keys;
 use crate::store::{GlobalPosition, Hash32, LogHead};
 use std::collections::HashMap;
@@ -65,18 +65,66 @@ pub struct VerifyFailure {
     pub reason: String,
 }
 
+/// Events handed from the chain walker to the payload checker at once.
+const PAYLOAD_BATCH: usize = 1_024;
+
 /// Walks the whole log in `events` (the raw `events` tree) and checks every event. `progress`
 /// is called with the number of events checked so far, every few thousand events.
+///
+/// Two threads share the work: this one walks the chain (positions, hashes, stream versions);
+/// a second one checks each payload against its hash and decodes it. The first failure by
+/// position is reported.
 pub fn verify_log(
     events: &sled::Tree,
     checkpoint: Option<Checkpoint>,
+    progress: impl FnMut(u64),
+) -> Result<VerifyReport, VerifyFailure> {
+    std::thread::scope(|scope| {
+        let (batches, inbox) = std::sync::mpsc::sync_channel::<Vec<(GlobalPosition, sled::IVec)>>(8);
+        let payloads = scope.spawn(move || check_payloads(inbox));
+        let walked = walk_chain(events, checkpoint, progress, batches);
+        let payload_failure = payloads
+            .join()
+            .unwrap_or_else(|_| Err(VerifyFailure { position: 0, reason: "the payload checker stopped".to_owned() }));
+        match (walked, payload_failure) {
+            (Err(chain), Err(payload)) => Err(if payload.position < chain.position { payload } else { chain }),
+            (Err(chain), Ok(_)) => Err(chain),
+            (Ok(_), Err(payload)) => Err(payload),
+            (Ok(report), Ok(pruned)) => Ok(VerifyReport { pruned, ..report }),
+        }
+    })
+}
+
+/// Checks payload hashes and decoding; returns the number of pruned payloads.
+fn check_payloads(inbox: std::sync::mpsc::Receiver<Vec<(GlobalPosition, sled::IVec)>>) -> Result<u64, VerifyFailure> {
+    let mut pruned = 0;
+    for batch in inbox {
+        for (position, value) in batch {
+            let fail = |reason: String| VerifyFailure { position, reason };
+            let record = view_record(position, &value).map_err(|e| fail(e.to_string()))?;
+            match record.payload {
+                Some(payload) if payload_hash(payload) != record.payload_hash => {
+                    return Err(fail("its payload does not match its payload hash".to_owned()))
+                }
+                Some(_) => drop(AnyEvent::decode_view(&record).map_err(|e| fail(e.to_string()))?),
+                None => pruned += 1,
+            }
+        }
+    }
+    Ok(pruned)
+}
+
+fn walk_chain(
+    events: &sled::Tree,
+    checkpoint: Option<Checkpoint>,
     mut progress: impl FnMut(u64),
+    payloads: std::sync::mpsc::SyncSender<Vec<(GlobalPosition, sled::IVec)>>,
 ) -> Result<VerifyReport, VerifyFailure> {
     let mut expected_position: GlobalPosition = 1;
     let mut previous: Hash32 = GENESIS_HASH;
     let mut versions: HashMap<String, u64> = HashMap::new();
-    let mut pruned = 0;
     let mut checkpoint_seen = false;
+    let mut batch = Vec::with_capacity(PAYLOAD_BATCH);
     for entry in events.scan_prefix(keys::log_prefix()) {
         let fail = |reason: String| VerifyFailure { position: expected_position, reason };
         let (key, value) = entry.map_err(|e| fail(format!("storage error: {e}")))?;
@@ -84,26 +132,20 @@ pub fn verify_log(
         if position != expected_position {
             return Err(fail(format!("event missing: the next stored event is at position {position}")));
         }
-        let record = decode_record(position, &value).map_err(|e| fail(e.to_string()))?;
+        let record = view_record(position, &value).map_err(|e| fail(e.to_string()))?;
         if record.position != position {
             return Err(fail(format!("the event says it is at position {}", record.position)));
         }
         if record.prev_hash != previous {
             return Err(fail("its previous hash does not match the event before it".to_owned()));
         }
-        if chain_hash(&previous, &record) != record.hash {
+        if record.chain_hash(&previous) != record.hash {
             return Err(fail("its chain hash does not match its contents".to_owned()));
         }
-        match &record.payload {
-            Some(payload) if payload_hash(payload) != record.payload_hash => {
-                return Err(fail("its payload does not match its payload hash".to_owned()))
-            }
-            Some(_) => {
-                AnyEvent::decode(&record).map_err(|e| fail(e.to_string()))?;
-            }
-            None => pruned += 1,
-        }
-        let version = versions.entry(record.stream.clone()).or_insert(0);
+        let version = match versions.get_mut(record.stream) {
+            Some(version) => version,
+            None => versions.entry(record.stream.to_owned()).or_insert(0),
+        };
         if record.version != *version + 1 {
             return Err(fail(format!("{} jumps from version {} to {}", record.stream, version, record.version)));
         }
@@ -115,11 +157,16 @@ pub fn verify_log(
             }
         }
         previous = record.hash;
-        if position % 8_192 == 0 {
+        batch.push((position, value));
+        if batch.len() == PAYLOAD_BATCH {
+            if payloads.send(std::mem::replace(&mut batch, Vec::with_capacity(PAYLOAD_BATCH))).is_err() {
+                break;
+            }
             progress(position);
         }
         expected_position += 1;
     }
+    let _ = payloads.send(batch);
     let checked = expected_position - 1;
     progress(checked);
     if let Some(checkpoint) = checkpoint.filter(|c| c.position > 0 && !checkpoint_seen) {
@@ -131,7 +178,7 @@ pub fn verify_log(
     Ok(VerifyReport {
         events: checked,
         streams: versions.len(),
-        pruned,
+        pruned: 0,
         head: Checkpoint { position: checked, hash: previous },
     })
 }

@@ -4,6 +4,7 @@ use super::quantile;
 use super::workload::configuration_event;
 use crate::aggregates::StoredAggregate;
 use crate::store::codec::encode_record;
+use crate::store::keys;
 use crate::store::{EventLog, EventMetadata, ExpectedVersion, RecordedEvent, SledEventLog, StoreError, StreamName};
 use optibid_domain::device::Device;
 use std::path::Path;
@@ -97,20 +98,35 @@ pub async fn durable_appends(
     })
 }
 
+/// Which keys a raw sled ceiling writes per event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawLayout {
+    /// One key per event: the record under its position.
+    RecordOnly,
+    /// The log's own layout: the record, a stream-index key and an event-id key.
+    RecordAndIndexes,
+}
+
 /// Raw sled: inserts `events` records of the same encoded form in batches of `batch` with one
-/// flush per batch. Returns events per second.
-pub fn raw_sled_inserts(path: &Path, events: usize, batch: usize) -> Result<f64, StoreError> {
+/// flush per batch, with the keys of `layout`. Returns events per second.
+pub fn raw_sled_inserts(path: &Path, events: usize, batch: usize, layout: RawLayout) -> Result<f64, StoreError> {
     let db = sled::Config::new().path(path).flush_every_ms(None).open()?;
     let tree = db.open_tree("raw")?;
     let sample = sample_record()?;
     let bytes = encode_record(&sample)?;
     let started = Instant::now();
-    let mut written = 0usize;
-    while written < events {
+    let mut written = 0u64;
+    while written < events as u64 {
         let mut writes = sled::Batch::default();
-        for _ in 0..batch.min(events - written) {
+        for _ in 0..batch.min(events - written as usize) {
             written += 1;
-            writes.insert(&(written as u64).to_be_bytes(), bytes.as_slice());
+            let position = written.to_be_bytes();
+            writes.insert(&keys::log_key(written), bytes.as_slice());
+            if layout == RawLayout::RecordAndIndexes {
+                let stream = format!("device/raw-{}", written % 256);
+                writes.insert(keys::stream_key(&stream, written / 256 + 1), &position);
+                writes.insert(&keys::event_id_key(&Uuid::new_v4()), &position);
+            }
         }
         tree.apply_batch(writes)?;
         db.flush()?;

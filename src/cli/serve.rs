@@ -30,12 +30,15 @@ pub struct ServeArgs {
     /// Commands that may wait for one instance before callers are told to retry.
     #[arg(long, default_value_t = 64)]
     mailbox_capacity: usize,
+    /// Size of the storage engine's page cache, MiB.
+    #[arg(long, default_value_t = 256)]
+    cache_mib: u64,
 }
 
 pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.data.data)
         .with_context(|| format!("cannot create the data folder {}", args.data.data.display()))?;
-    let log = Arc::new(SledEventLog::open(&args.data.data)?);
+    let log = Arc::new(SledEventLog::open_with_cache(&args.data.data, args.cache_mib * 1024 * 1024)?);
     let config = DirectoryConfig {
         mailbox_capacity: args.mailbox_capacity.max(1),
         passivate_after: Duration::from_secs(args.passivate_after_secs),

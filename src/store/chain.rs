@@ -10,17 +10,41 @@ use uuid::Uuid;
 /// The hash that precedes the first event.
 pub const GENESIS_HASH: Hash32 = [0; 32];
 
+/// The fields the chain hash covers, borrowed from a record or a record view.
 #[derive(Serialize)]
-struct ChainedFields<'a> {
-    position: u64,
-    stream: &'a str,
-    version: u64,
-    event_id: &'a Uuid,
-    event_type: &'a str,
-    schema_version: u16,
-    recorded_at: i64,
-    metadata: &'a EventMetadata,
-    payload_hash: &'a Hash32,
+pub struct ChainedFields<'a, M: Serialize> {
+    /// Global position.
+    pub position: u64,
+    /// Stream.
+    pub stream: &'a str,
+    /// Stream version.
+    pub version: u64,
+    /// Event id.
+    pub event_id: &'a Uuid,
+    /// Event type.
+    pub event_type: &'a str,
+    /// Payload schema version.
+    pub schema_version: u16,
+    /// Commit time.
+    pub recorded_at: i64,
+    /// Metadata (owned or borrowed; both encode alike).
+    pub metadata: &'a M,
+    /// Payload hash.
+    pub payload_hash: &'a Hash32,
+}
+
+impl<M: Serialize> ChainedFields<'_, M> {
+    /// The chain hash of these fields after `prev_hash`.
+    pub fn hash(&self, prev_hash: &Hash32) -> Hash32 {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(prev_hash);
+        let mut buffer = [0u8; 1024];
+        match postcard::to_slice(self, &mut buffer) {
+            Ok(encoded) => hasher.update(encoded),
+            Err(_) => hasher.update(&postcard::to_stdvec(self).unwrap_or_default()),
+        };
+        *hasher.finalize().as_bytes()
+    }
 }
 
 /// BLAKE3 of a payload.
@@ -30,7 +54,7 @@ pub fn payload_hash(payload: &[u8]) -> Hash32 {
 
 /// The chain hash of `event`, given the hash of the event before it.
 pub fn chain_hash(prev_hash: &Hash32, event: &RecordedEvent) -> Hash32 {
-    let fields = ChainedFields {
+    ChainedFields::<EventMetadata> {
         position: event.position,
         stream: &event.stream,
         version: event.version,
@@ -40,15 +64,8 @@ pub fn chain_hash(prev_hash: &Hash32, event: &RecordedEvent) -> Hash32 {
         recorded_at: event.recorded_at,
         metadata: &event.metadata,
         payload_hash: &event.payload_hash,
-    };
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(prev_hash);
-    let mut buffer = [0u8; 1024];
-    match postcard::to_slice(&fields, &mut buffer) {
-        Ok(encoded) => hasher.update(encoded),
-        Err(_) => hasher.update(&postcard::to_stdvec(&fields).unwrap_or_default()),
-    };
-    *hasher.finalize().as_bytes()
+    }
+    .hash(prev_hash)
 }
 
 /// Hex text of a hash.

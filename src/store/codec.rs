@@ -5,7 +5,7 @@
 //! of their aggregate's event type; an unknown schema version is reported, not guessed at.
 
 use super::error::StoreError;
-use super::record::{GlobalPosition, RecordedEvent};
+use super::record::{GlobalPosition, RecordView, RecordedEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -21,6 +21,16 @@ pub fn encode_record(record: &RecordedEvent) -> Result<Vec<u8>, StoreError> {
 
 /// Decodes a stored record found at `position`.
 pub fn decode_record(position: GlobalPosition, bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
+    match bytes.split_first() {
+        Some((&ENVELOPE_FORMAT, body)) => postcard::from_bytes(body)
+            .map_err(|e| StoreError::Corrupt { position, reason: format!("undecodable envelope: {e}") }),
+        Some((format, _)) => Err(StoreError::Corrupt { position, reason: format!("unknown envelope format {format}") }),
+        None => Err(StoreError::Corrupt { position, reason: "empty record".to_owned() }),
+    }
+}
+
+/// Borrows a stored record found at `position` without allocating.
+pub fn view_record(position: GlobalPosition, bytes: &[u8]) -> Result<RecordView<'_>, StoreError> {
     match bytes.split_first() {
         Some((&ENVELOPE_FORMAT, body)) => postcard::from_bytes(body)
             .map_err(|e| StoreError::Corrupt { position, reason: format!("undecodable envelope: {e}") }),
@@ -46,8 +56,15 @@ pub fn decode_payload<E: DeserializeOwned>(record: &RecordedEvent, schema_versio
         });
     }
     let payload = record.payload.as_deref().ok_or(StoreError::Pruned(record.position))?;
-    postcard::from_bytes(payload).map_err(|e| StoreError::Corrupt {
-        position: record.position,
-        reason: format!("undecodable {} payload: {e}", record.event_type),
-    })
+    decode_bytes(record.position, &record.event_type, payload)
+}
+
+/// Decodes payload bytes of the event at `position`, of type `event_type`, as `E`.
+pub fn decode_bytes<E: DeserializeOwned>(
+    position: GlobalPosition,
+    event_type: &str,
+    payload: &[u8],
+) -> Result<E, StoreError> {
+    postcard::from_bytes(payload)
+        .map_err(|e| StoreError::Corrupt { position, reason: format!("undecodable {event_type} payload: {e}") })
 }

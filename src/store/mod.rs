@@ -3,7 +3,8 @@
 //! - [`record`]: what is stored per event; [`codec`]: its versioned encoding.
 //! - [`chain`]: the BLAKE3 hash chain over the global log.
 //! - [`keys`]: the key layout of the `events` tree.
-//! - [`writer`](self): the single group-commit writer (private).
+//! - `writer` and `flusher` (private): the single writer applies each group as one atomic batch;
+//!   the flusher flushes once for every group waiting and only then answers their appenders.
 //! - [`sled_log`]: [`SledEventLog`], the [`EventLog`] on sled.
 //! - [`subscription`]: live tailing of the global log.
 //! - [`esrs_adapter`]: the same rules and log behind `esrs`'s traits.
@@ -13,6 +14,7 @@ pub mod codec;
 mod error;
 pub mod esrs_adapter;
 mod event_log;
+mod flusher;
 pub mod keys;
 pub mod record;
 pub mod sled_log;
@@ -22,7 +24,9 @@ mod writer;
 
 pub use error::StoreError;
 pub use event_log::{AppendOutcome, BoxFuture, EventLog, ExpectedVersion, LogHead};
-pub use record::{EventMetadata, GlobalPosition, Hash32, NewEvent, RecordedEvent, StreamVersion};
+pub use record::{
+    EventMetadata, GlobalPosition, Hash32, MetadataView, NewEvent, RecordView, RecordedEvent, StreamVersion,
+};
 pub use sled_log::SledEventLog;
 pub use stream_name::{StreamName, StreamNameError, STREAM_KINDS};
 pub use subscription::LogSubscription;

@@ -70,3 +70,63 @@ pub struct RecordedEvent {
     /// Chain hash of this event.
     pub hash: Hash32,
 }
+
+/// Metadata borrowed from stored bytes; encodes exactly like [`EventMetadata`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataView<'a> {
+    /// Causation id.
+    pub causation_id: Option<Uuid>,
+    /// Correlation id.
+    pub correlation_id: Option<Uuid>,
+    /// Principal.
+    pub principal: &'a str,
+}
+
+/// A stored event borrowed from its bytes, without allocating: same wire layout as
+/// [`RecordedEvent`]. Used where every event of the log is read (verification).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct RecordView<'a> {
+    /// Global position.
+    pub position: GlobalPosition,
+    /// Stream name.
+    pub stream: &'a str,
+    /// Version within the stream.
+    pub version: StreamVersion,
+    /// Unique id.
+    pub event_id: Uuid,
+    /// Stable dotted name.
+    pub event_type: &'a str,
+    /// Version of the payload's encoding.
+    pub schema_version: u16,
+    /// Commit time.
+    pub recorded_at: i64,
+    /// Causation, correlation, principal.
+    #[serde(borrow)]
+    pub metadata: MetadataView<'a>,
+    /// BLAKE3 of the payload.
+    pub payload_hash: Hash32,
+    /// The payload; `None` once pruned.
+    pub payload: Option<&'a [u8]>,
+    /// Previous chain hash.
+    pub prev_hash: Hash32,
+    /// Chain hash.
+    pub hash: Hash32,
+}
+
+impl RecordView<'_> {
+    /// The chain hash these fields give after `prev_hash`.
+    pub fn chain_hash(&self, prev_hash: &Hash32) -> Hash32 {
+        super::chain::ChainedFields {
+            position: self.position,
+            stream: self.stream,
+            version: self.version,
+            event_id: &self.event_id,
+            event_type: self.event_type,
+            schema_version: self.schema_version,
+            recorded_at: self.recorded_at,
+            metadata: &self.metadata,
+            payload_hash: &self.payload_hash,
+        }
+        .hash(prev_hash)
+    }
+}

@@ -3,6 +3,7 @@
 use super::codec::decode_record;
 use super::error::StoreError;
 use super::event_log::{AppendOutcome, BoxFuture, EventLog, ExpectedVersion, LogHead};
+use super::flusher::{self, Failure};
 use super::keys;
 use super::record::{GlobalPosition, NewEvent, RecordedEvent, StreamVersion};
 use super::stream_name::StreamName;
@@ -18,6 +19,9 @@ use uuid::Uuid;
 /// Append requests that may wait for the writer before appenders are held back.
 const WRITER_QUEUE: usize = 16_384;
 
+/// Default size of sled's page cache (sled's own default is 1 GiB).
+pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Name of the sled tree holding the log and its indexes.
 const EVENTS_TREE: &str = "events";
 
@@ -28,13 +32,19 @@ pub struct SledEventLog {
     events: sled::Tree,
     inbox: Mutex<Option<mpsc::Sender<WriterMessage>>>,
     head: watch::Receiver<LogHead>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl SledEventLog {
-    /// Opens (creating if needed) the log in `path`.
+    /// Opens (creating if needed) the log in `path`, with the default page cache size.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(path).flush_every_ms(None).open().map_err(|error| match error {
+        Self::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens (creating if needed) the log in `path`, with a page cache of `cache_bytes`.
+    pub fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
+        let config = sled::Config::new().path(path).flush_every_ms(None).cache_capacity(cache_bytes);
+        let db = config.open().map_err(|error| match error {
             sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
                 StoreError::Locked(path.to_owned())
             }
@@ -44,11 +54,16 @@ impl SledEventLog {
         let head = read_head(&events)?;
         let (head_tx, head_rx) = watch::channel(head);
         let (inbox_tx, inbox_rx) = mpsc::channel(WRITER_QUEUE);
-        let writer = Writer { db: db.clone(), events: events.clone(), head, head_tx, stream_versions: HashMap::new() };
-        let handle = std::thread::Builder::new()
-            .name("optibid-event-writer".to_owned())
-            .spawn(move || writer.run(inbox_rx))
-            .map_err(|e| StoreError::WriterStopped(format!("cannot start the writer thread: {e}")))?;
+        let (flusher_tx, flusher_rx) = std::sync::mpsc::channel();
+        let failure = Failure::default();
+        let flusher_db = db.clone();
+        let flusher_failure = failure.clone();
+        let flusher = spawn_thread("optibid-event-flusher", move || {
+            flusher::run(flusher_db, flusher_rx, head_tx, flusher_failure)
+        })?;
+        let writer =
+            Writer { events: events.clone(), head, stream_versions: HashMap::new(), flusher: flusher_tx, failure };
+        let writer = spawn_thread("optibid-event-writer", move || writer.run(inbox_rx))?;
         info!(path = %path.display(), head = head.position, "event log opened");
         Ok(Self {
             path: path.to_owned(),
@@ -56,7 +71,7 @@ impl SledEventLog {
             events,
             inbox: Mutex::new(Some(inbox_tx)),
             head: head_rx,
-            writer: Mutex::new(Some(handle)),
+            threads: Mutex::new(vec![writer, flusher]),
         })
     }
 
@@ -92,11 +107,13 @@ impl SledEventLog {
         answer.await.map_err(|_| StoreError::WriterStopped("the writer dropped the import".to_owned()))?
     }
 
-    /// Stops the writer after it has committed everything queued, and releases the folder.
+    /// Stops the writer and the flusher after they have committed and answered everything
+    /// queued.
     pub fn close(&self) {
         self.inbox.lock().map(|mut inbox| inbox.take()).ok();
-        if let Some(handle) = self.writer.lock().ok().and_then(|mut writer| writer.take()) {
-            let _ = handle.join();
+        let threads = self.threads.lock().map(|mut threads| std::mem::take(&mut *threads)).unwrap_or_default();
+        for thread in threads {
+            let _ = thread.join();
         }
     }
 
@@ -121,6 +138,13 @@ impl SledEventLog {
             reason: "the stream index names a missing event".to_owned(),
         })
     }
+}
+
+fn spawn_thread(name: &str, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, StoreError> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(body)
+        .map_err(|e| StoreError::WriterStopped(format!("cannot start the {name} thread: {e}")))
 }
 
 impl Drop for SledEventLog {

@@ -1,23 +1,24 @@
-//! The single group-commit writer.
+//! The single writer.
 //!
 //! One thread owns every write to the `events` tree. It takes all append requests waiting in its
 //! queue, checks each against the stream versions and the idempotency index, assigns global
-//! positions in order and links each event into the hash chain, writes the whole group as one
-//! atomic sled batch, flushes once, and only then answers each caller and moves the durable head.
-//! Many concurrent appenders therefore share one flush, and positions are assigned in commit
-//! order, so a reader never sees a gap that fills later.
+//! positions in order and links each event into the hash chain, and writes the whole group as
+//! one atomic sled batch. The group then goes to the flusher, which answers its callers only
+//! after the flush that makes it durable. Positions are assigned in commit order and readers stop
+//! at the durable head, so a reader never sees a gap that fills later.
 
 use super::chain::{chain_hash, payload_hash};
 use super::codec::encode_record;
 use super::error::StoreError;
 use super::event_log::{AppendOutcome, ExpectedVersion, LogHead};
+use super::flusher::{fail, AppliedGroup, Failure, Reply};
 use super::keys;
 use super::record::{GlobalPosition, NewEvent, RecordedEvent, StreamVersion};
 use super::stream_name::StreamName;
 use std::collections::HashMap;
+use std::sync::mpsc::Sender;
 use std::time::{SystemTime, UNIX_EPOCH};
-use tokio::sync::{mpsc, oneshot, watch};
-use tracing::{debug, error};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 /// Most requests taken into one group commit.
@@ -47,17 +48,11 @@ pub(super) enum WriterMessage {
 
 /// State owned by the writer thread.
 pub(super) struct Writer {
-    pub(super) db: sled::Db,
     pub(super) events: sled::Tree,
     pub(super) head: LogHead,
-    pub(super) head_tx: watch::Sender<LogHead>,
     pub(super) stream_versions: HashMap<String, StreamVersion>,
-}
-
-/// Answers to send once the group is durable.
-enum Reply {
-    Append(oneshot::Sender<Result<AppendOutcome, StoreError>>, Result<AppendOutcome, StoreError>),
-    Import(oneshot::Sender<Result<LogHead, StoreError>>, Result<LogHead, StoreError>),
+    pub(super) flusher: Sender<AppliedGroup>,
+    pub(super) failure: Failure,
 }
 
 /// Work staged for one group commit.
@@ -70,10 +65,9 @@ struct Group {
 }
 
 impl Writer {
-    /// Runs until every sender is gone. A storage failure stops the writer: every later append
-    /// is refused, so nothing is acknowledged that might not be on disk.
+    /// Runs until every sender is gone. After a storage failure every request is refused, so
+    /// nothing is acknowledged that might not be on disk.
     pub(super) fn run(mut self, mut inbox: mpsc::Receiver<WriterMessage>) {
-        let mut failure: Option<String> = None;
         while let Some(first) = inbox.blocking_recv() {
             let mut messages = vec![first];
             while messages.len() < MAX_GROUP_REQUESTS {
@@ -82,20 +76,16 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            if let Some(reason) = &failure {
-                for message in messages {
-                    refuse(message, reason);
-                }
+            if let Some(reason) = self.failure.lock().ok().and_then(|slot| slot.clone()) {
+                messages.into_iter().for_each(|message| refuse(message, &reason));
                 continue;
             }
-            if let Err(reason) = self.commit_group(messages) {
-                error!(%reason, "event writer stopped: storage failure; no later append is acknowledged");
-                failure = Some(reason);
-            }
+            self.apply_group(messages);
         }
     }
 
-    fn commit_group(&mut self, messages: Vec<WriterMessage>) -> Result<(), String> {
+    fn apply_group(&mut self, messages: Vec<WriterMessage>) {
+        let started = std::time::Instant::now();
         let mut group = Group::default();
         for message in messages {
             match message {
@@ -109,28 +99,18 @@ impl Writer {
                 }
             }
         }
+        let staged = started.elapsed();
         if group.written > 0 {
-            let durable = self.events.apply_batch(group.batch).and_then(|()| self.db.flush().map(|_| ()));
-            if let Err(error) = durable {
-                let reason = error.to_string();
-                for reply in group.replies {
-                    match reply {
-                        Reply::Append(tx, _) => drop(tx.send(Err(StoreError::WriterStopped(reason.clone())))),
-                        Reply::Import(tx, _) => drop(tx.send(Err(StoreError::WriterStopped(reason.clone())))),
-                    }
-                }
-                return Err(reason);
-            }
-            debug!(events = group.written, head = self.head.position, "group committed");
-            self.head_tx.send_replace(self.head);
-        }
-        for reply in group.replies {
-            match reply {
-                Reply::Append(tx, result) => drop(tx.send(result)),
-                Reply::Import(tx, result) => drop(tx.send(result)),
+            if let Err(error) = self.events.apply_batch(group.batch) {
+                fail(&self.failure, error.to_string());
             }
         }
-        Ok(())
+        tracing::debug!(?staged, applied = ?started.elapsed(), events = group.written, "group applied");
+        let applied = AppliedGroup { replies: group.replies, head: self.head, events: group.written };
+        if let Err(unsent) = self.flusher.send(applied) {
+            fail(&self.failure, "the flusher is gone".to_owned());
+            drop(unsent);
+        }
     }
 
     fn stream_version(&mut self, stream: &str) -> Result<StreamVersion, StoreError> {
