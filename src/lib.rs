@@ -9,7 +9,8 @@
 //! - [`actors`]: one ractor actor per aggregate instance, spawned on first use under a
 //!   supervisor, rehydrated from snapshot plus events, persisting before replying.
 //! - [`audit`]: verification of the whole log, point-in-time state, export and import.
-//! - [`gateway`]: the HTTP server.
+//! - [`projector`]: runs the read models of `optibid-projections` over the global log.
+//! - [`gateway`]: the HTTP API.
 //! - [`bench`]: the measurements behind `docs/benchmarks.md`.
 //! - [`cli`]: the `optibid` command line.
 
@@ -19,4 +20,5 @@ pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod gateway;
+pub mod projector;
 pub mod store;

@@ -2,53 +2,16 @@
 
 mod common;
 
-use common::OPTIBID;
-use std::io::{BufRead, BufReader, Read, Write};
+use common::{Server, OPTIBID};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Server {
-    fn start(data: &std::path::Path) -> Server {
-        let mut child = Command::new(OPTIBID)
-            .args(["serve", "--http", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .env("OPTIBID_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("serve starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("reads the address");
-        let address = line.trim().rsplit("http://").next().expect("address").to_owned();
-        Server { child, address }
-    }
-
-    fn get(&self, path: &str) -> String {
-        let mut stream = TcpStream::connect(&self.address).expect("connects");
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.address).expect("writes");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("reads");
-        response
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
-        self.child.wait().expect("exits")
-    }
-}
+use std::process::Command;
 
 #[test]
 fn healthz_answers_with_a_request_id_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = Server::start(&dir.path().join("data"));
-    let response = server.get("/healthz");
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let response = get(&server, "/healthz");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.to_ascii_lowercase().contains("x-request-id:"), "{response}");
     assert!(response.contains("\"status\":\"ok\""), "{response}");
@@ -60,7 +23,7 @@ fn healthz_answers_with_a_request_id_and_sigterm_stops_cleanly() {
 fn a_second_serve_on_the_same_folder_or_port_says_why_it_cannot_start() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
-    let server = Server::start(&data);
+    let server = Server::start(&data, &[]);
     let same_folder =
         Command::new(OPTIBID).args(["serve", "--http", "127.0.0.1:0", "--data"]).arg(&data).output().expect("runs");
     assert!(!same_folder.status.success());
@@ -78,4 +41,12 @@ fn a_second_serve_on_the_same_folder_or_port_says_why_it_cannot_start() {
         String::from_utf8_lossy(&same_port.stderr)
     );
     assert!(server.terminate().success());
+}
+
+fn get(server: &Server, path: &str) -> String {
+    let mut stream = TcpStream::connect(&server.address).expect("connects");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.address).expect("writes");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("reads");
+    response
 }

@@ -11,11 +11,13 @@
 //! - [`edge`]: the `EdgeNode` aggregate (hardware, heartbeats, model deployments, services).
 //! - [`campaign`]: the `FleetCampaign` aggregate (targets, waves, outcomes, abort rules).
 //! - [`telemetry`]: telemetry batches, recorded in their own `telemetry/{id}` streams.
+//! - [`fleet_event`]: [`FleetEvent`], any of the above events.
 
 pub mod aggregate;
 pub mod campaign;
 pub mod device;
 pub mod edge;
+pub mod fleet_event;
 pub mod ids;
 pub mod retention;
 #[cfg(test)]
@@ -24,5 +26,6 @@ pub mod telemetry;
 pub mod time;
 
 pub use aggregate::{Aggregate, EventName};
+pub use fleet_event::FleetEvent;
 pub use ids::{AlertId, CampaignId, CommandId, DeploymentId, DeviceId, EdgeNodeId, IdError, MaintenanceId};
 pub use time::Timestamp;

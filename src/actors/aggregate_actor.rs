@@ -25,6 +25,9 @@ pub struct CommandMetadata {
     pub causation_id: Option<Uuid>,
     /// A key that makes retries of the same command harmless.
     pub idempotency_key: Option<String>,
+    /// The stream version the caller saw (HTTP `If-Match`); a different current version is
+    /// refused with [`ExecuteError::VersionMismatch`].
+    pub expected_version: Option<StreamVersion>,
 }
 
 /// The answer to an executed command.
@@ -141,6 +144,9 @@ impl<A: StoredAggregate> AggregateActorState<A> {
             if self.args.log.event_position(&first_id)?.is_some() {
                 return Ok(Executed { events: Vec::new(), version: self.loaded.version, duplicate: true });
             }
+        }
+        if let Some(expected) = metadata.expected_version.filter(|expected| *expected != self.loaded.version) {
+            return Err(ExecuteError::VersionMismatch { expected, current: self.loaded.version });
         }
         for _ in 0..CONFLICT_RETRIES {
             let events = A::decide(&self.loaded.state, command.clone()).map_err(ExecuteError::Rejected)?;

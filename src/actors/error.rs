@@ -11,6 +11,14 @@ pub enum ExecuteError<E: std::error::Error + 'static> {
     /// The event store failed; nothing was acknowledged.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The caller expected another stream version; nothing was written.
+    #[error("the stream is at version {current}, not {expected}")]
+    VersionMismatch {
+        /// The version the caller expected.
+        expected: u64,
+        /// The current version.
+        current: u64,
+    },
     /// Too many commands are waiting for this instance; retry later.
     #[error("{stream} has {pending} commands waiting; retry later")]
     Overloaded {

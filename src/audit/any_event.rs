@@ -1,71 +1,60 @@
-//! Decoding any stored event by its stream kind.
+//! Decoding any stored event into a [`FleetEvent`], by its stream kind.
 
 use crate::store::codec::decode_bytes;
 use crate::store::{GlobalPosition, RecordView, RecordedEvent, StoreError};
-use optibid_domain::campaign::{CampaignEvent, FleetCampaign};
-use optibid_domain::device::{Device, DeviceEvent};
-use optibid_domain::edge::{EdgeNode, EdgeNodeEvent};
-use optibid_domain::telemetry::{TelemetryEvent, TELEMETRY_SCHEMA_VERSION};
-use optibid_domain::Aggregate;
-use serde::Serialize;
+use optibid_domain::campaign::FleetCampaign;
+use optibid_domain::device::Device;
+use optibid_domain::edge::EdgeNode;
+use optibid_domain::telemetry::TELEMETRY_SCHEMA_VERSION;
+use optibid_domain::{Aggregate, FleetEvent};
 
-/// An event of any stream kind.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum AnyEvent {
-    /// From a `device/…` stream.
-    Device(DeviceEvent),
-    /// From an `edge/…` stream.
-    Edge(EdgeNodeEvent),
-    /// From a `campaign/…` stream.
-    Campaign(CampaignEvent),
-    /// From a `telemetry/…` stream.
-    Telemetry(TelemetryEvent),
+/// Decoding of stored events into [`FleetEvent`].
+pub trait DecodeStored: Sized {
+    /// Decodes `record` according to its stream's kind and schema version.
+    fn decode(record: &RecordedEvent) -> Result<Self, StoreError>;
+    /// Decodes the payload of a borrowed record.
+    fn decode_view(view: &RecordView<'_>) -> Result<Self, StoreError>;
 }
 
-impl AnyEvent {
-    /// Decodes `record` according to its stream's kind and schema version.
-    pub fn decode(record: &RecordedEvent) -> Result<Self, StoreError> {
+impl DecodeStored for FleetEvent {
+    fn decode(record: &RecordedEvent) -> Result<Self, StoreError> {
         let payload = record.payload.as_deref().ok_or(StoreError::Pruned(record.position))?;
-        Self::decode_parts(record.position, &record.stream, &record.event_type, record.schema_version, payload)
+        decode_parts(record.position, &record.stream, &record.event_type, record.schema_version, payload)
     }
 
-    /// Decodes the payload of a borrowed record.
-    pub fn decode_view(view: &RecordView<'_>) -> Result<Self, StoreError> {
+    fn decode_view(view: &RecordView<'_>) -> Result<Self, StoreError> {
         let payload = view.payload.ok_or(StoreError::Pruned(view.position))?;
-        Self::decode_parts(view.position, view.stream, view.event_type, view.schema_version, payload)
+        decode_parts(view.position, view.stream, view.event_type, view.schema_version, payload)
     }
+}
 
-    fn decode_parts(
-        position: GlobalPosition,
-        stream: &str,
-        event_type: &str,
-        schema_version: u16,
-        payload: &[u8],
-    ) -> Result<Self, StoreError> {
-        let kind = stream.split_once('/').map_or(stream, |(kind, _)| kind);
-        let expected = match kind {
-            "device" => Device::EVENT_SCHEMA_VERSION,
-            "edge" => EdgeNode::EVENT_SCHEMA_VERSION,
-            "campaign" => FleetCampaign::EVENT_SCHEMA_VERSION,
-            "telemetry" => TELEMETRY_SCHEMA_VERSION,
-            other => {
-                return Err(StoreError::Corrupt { position, reason: format!("unknown stream kind {other:?}") });
-            }
-        };
-        if schema_version != expected {
-            return Err(StoreError::Corrupt {
-                position,
-                reason: format!(
-                    "{event_type} has schema version {schema_version}, this build reads version {expected}"
-                ),
-            });
+fn decode_parts(
+    position: GlobalPosition,
+    stream: &str,
+    event_type: &str,
+    schema_version: u16,
+    payload: &[u8],
+) -> Result<FleetEvent, StoreError> {
+    let kind = stream.split_once('/').map_or(stream, |(kind, _)| kind);
+    let expected = match kind {
+        "device" => Device::EVENT_SCHEMA_VERSION,
+        "edge" => EdgeNode::EVENT_SCHEMA_VERSION,
+        "campaign" => FleetCampaign::EVENT_SCHEMA_VERSION,
+        "telemetry" => TELEMETRY_SCHEMA_VERSION,
+        other => {
+            return Err(StoreError::Corrupt { position, reason: format!("unknown stream kind {other:?}") });
         }
-        match kind {
-            "device" => decode_bytes(position, event_type, payload).map(AnyEvent::Device),
-            "edge" => decode_bytes(position, event_type, payload).map(AnyEvent::Edge),
-            "campaign" => decode_bytes(position, event_type, payload).map(AnyEvent::Campaign),
-            _ => decode_bytes(position, event_type, payload).map(AnyEvent::Telemetry),
-        }
+    };
+    if schema_version != expected {
+        return Err(StoreError::Corrupt {
+            position,
+            reason: format!("{event_type} has schema version {schema_version}, this build reads version {expected}"),
+        });
+    }
+    match kind {
+        "device" => decode_bytes(position, event_type, payload).map(FleetEvent::Device),
+        "edge" => decode_bytes(position, event_type, payload).map(FleetEvent::Edge),
+        "campaign" => decode_bytes(position, event_type, payload).map(FleetEvent::Campaign),
+        _ => decode_bytes(position, event_type, payload).map(FleetEvent::Telemetry),
     }
 }

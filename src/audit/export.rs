@@ -4,11 +4,12 @@
 //! decoded event for people to read, so an export is both an audit trail and a backup:
 //! `optibid store import` rebuilds an identical, verifiable log from it.
 
-use super::any_event::AnyEvent;
+use super::any_event::DecodeStored;
 use crate::store::chain::{from_hex, to_hex};
 use crate::store::{EventMetadata, RecordedEvent};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
+use optibid_domain::FleetEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -74,7 +75,7 @@ impl ExportedEvent {
         let data = record
             .payload
             .as_ref()
-            .and_then(|_| AnyEvent::decode(record).ok())
+            .and_then(|_| FleetEvent::decode(record).ok())
             .and_then(|event| serde_json::to_value(event).ok());
         Self {
             position: record.position,

@@ -1,10 +1,11 @@
 //! Verification of the whole log: hash chain, positions, stream versions, decoding.
 
-use super::any_event::AnyEvent;
+use super::any_event::DecodeStored;
 use crate::store::chain::{payload_hash, GENESIS_HASH};
 use crate::store::codec::view_record;
 use crate::store::keys;
 use crate::store::{GlobalPosition, Hash32, LogHead};
+use optibid_domain::FleetEvent;
 use std::collections::HashMap;
 
 /// A head an auditor kept elsewhere: the log up to it must be unchanged.
@@ -106,7 +107,7 @@ fn check_payloads(inbox: std::sync::mpsc::Receiver<Vec<(GlobalPosition, sled::IV
                 Some(payload) if payload_hash(payload) != record.payload_hash => {
                     return Err(fail("its payload does not match its payload hash".to_owned()))
                 }
-                Some(_) => drop(AnyEvent::decode_view(&record).map_err(|e| fail(e.to_string()))?),
+                Some(_) => drop(FleetEvent::decode_view(&record).map_err(|e| fail(e.to_string()))?),
                 None => pruned += 1,
             }
         }

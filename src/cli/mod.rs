@@ -4,6 +4,7 @@ mod audit;
 mod bench;
 mod serve;
 mod store;
+mod token;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -28,6 +29,9 @@ pub enum Command {
     /// Maintain the data folder (restore from an export).
     #[command(subcommand)]
     Store(store::StoreCommand),
+    /// Create API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Measure the platform on this machine.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -47,6 +51,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Serve(args) => serve::run(args).await,
         Command::Audit(command) => audit::run(command).await,
         Command::Store(command) => store::run(command).await,
+        Command::Token(command) => token::run(command).await,
         Command::Bench(command) => bench::run(command).await,
     }
 }

@@ -2,7 +2,7 @@
 
 use super::DataArgs;
 use crate::actors::{DirectoryConfig, Platform};
-use crate::gateway;
+use crate::gateway::{self, auth::Role, AppState};
 use crate::store::{EventLog, SledEventLog};
 use anyhow::Context;
 use optibid_snapshots::SnapshotPolicy;
@@ -46,11 +46,16 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ..DirectoryConfig::default()
     };
     let platform = Arc::new(Platform::start(log, config).await?);
+    let state = Arc::new(AppState::start(platform.clone())?);
+    if state.tokens.is_empty() {
+        let token = state.tokens.create("admin", Role::Admin)?;
+        println!("first start: admin token (shown only once, keep it): {token}");
+    }
     let listener = TcpListener::bind(args.http).with_context(|| {
         format!("cannot listen on {} (is another process using it? choose another address with --http)", args.http)
     })?;
     let address = listener.local_addr()?;
-    let server = gateway::server(listener, platform.clone())?;
+    let server = gateway::server(listener, state)?;
     let handle = server.handle();
     info!(%address, data = %args.data.data.display(), head = platform.log.head().position, "optibid serving");
     let mut stdout = std::io::stdout();

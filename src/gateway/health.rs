@@ -1,17 +1,43 @@
-//! Liveness.
+//! Liveness and readiness.
 
-use crate::actors::Platform;
+use super::AppState;
 use crate::store::EventLog;
 use actix_web::{get, web, HttpResponse};
 use serde_json::json;
 
-/// `GET /healthz`: the process is up and its log is open; reports the log head.
+/// `GET /healthz`: the process is up; reports the log head.
 #[get("/healthz")]
-pub async fn healthz(platform: web::Data<Platform>) -> HttpResponse {
-    let head = platform.log.head();
-    HttpResponse::Ok().json(json!({
-        "status": "ok",
-        "log_head": head.position,
-        "live_devices": platform.devices.live_instances(),
-    }))
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok", "log_head": state.platform.log.head().position }))
+}
+
+/// `GET /readyz`: the store is open, the actors answer and no read model has stopped.
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let stopped: Vec<String> = [
+        ("device_directory", state.device_directory.failure()),
+        ("edge_directory", state.edge_directory.failure()),
+        ("campaign_list", state.campaign_list.failure()),
+    ]
+    .into_iter()
+    .filter_map(|(name, failure)| failure.map(|f| format!("{name} stopped at position {}: {}", f.position, f.reason)))
+    .collect();
+    let actors_answer = state.platform.devices.state("readiness-probe").await.is_ok();
+    let ready = stopped.is_empty() && actors_answer;
+    let body = json!({
+        "ready": ready,
+        "log_head": state.platform.log.head().position,
+        "actors": actors_answer,
+        "projections": {
+            "device_directory": state.device_directory.position(),
+            "edge_directory": state.edge_directory.position(),
+            "campaign_list": state.campaign_list.position(),
+        },
+        "problems": stopped,
+    });
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
 }

@@ -1,26 +1,149 @@
-//! The HTTP gateway (actix-web).
+//! The HTTP API (actix-web), everything under `/api/v1/`.
 //!
-//! - [`health`]: `/healthz`, liveness with the log head.
-//! - [`request_span`]: a `tracing` span and a request id per request.
+//! - [`auth`]: bearer tokens with roles (admin, operator, auditor, viewer).
+//! - [`command`]: the path every command takes (role, idempotency, `If-Match`, one response).
+//! - [`error`]: every error as `{"error": {"code", "message"}}` with its status, in one place.
+//! - [`devices`], [`edge_nodes`], [`campaigns`]: commands and queries per resource.
+//! - [`history`]: an instance's events and its state at any instant.
+//! - [`events`]: the global log, paged and as server-sent events; [`audit`]: verification.
+//! - [`tokens`]: token creation by admins.
+//! - [`health`]: `/healthz` and `/readyz`; [`request_span`]: a span and request id per request.
 
+pub mod audit;
+pub mod auth;
+pub mod campaigns;
+pub mod command;
+pub mod devices;
+pub mod edge_nodes;
+pub mod error;
+pub mod events;
 pub mod health;
+pub mod history;
 pub mod request_span;
+pub mod tokens;
 
 use crate::actors::Platform;
-use actix_web::{web, App, HttpServer};
+use crate::projector::Projected;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{web, App, HttpRequest, HttpServer};
+use auth::TokenStore;
+use error::ApiError;
+use optibid_domain::Timestamp;
+use optibid_projections::campaign_list::CampaignEntry;
+use optibid_projections::device_directory::DeviceEntry;
+use optibid_projections::edge_directory::EdgeNodeEntry;
+use optibid_projections::Directory;
+use serde::Deserialize;
 use std::net::TcpListener;
 use std::sync::Arc;
 
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Everything a request handler reaches.
+pub struct AppState {
+    /// Log and actors.
+    pub platform: Arc<Platform>,
+    /// Device list.
+    pub device_directory: Projected<Directory<DeviceEntry>>,
+    /// Edge node list.
+    pub edge_directory: Projected<Directory<EdgeNodeEntry>>,
+    /// Campaign list.
+    pub campaign_list: Projected<Directory<CampaignEntry>>,
+    /// API tokens.
+    pub tokens: TokenStore,
+    /// First responses by idempotency key.
+    pub idempotency: sled::Tree,
+}
+
+impl AppState {
+    /// Starts the read models over `platform`'s log and opens the token and idempotency stores.
+    pub fn start(platform: Arc<Platform>) -> anyhow::Result<Self> {
+        let log = platform.log.clone();
+        Ok(Self {
+            device_directory: Projected::start(log.clone(), Directory::default())?,
+            edge_directory: Projected::start(log.clone(), Directory::default())?,
+            campaign_list: Projected::start(log.clone(), Directory::default())?,
+            tokens: TokenStore::open(log.database())?,
+            idempotency: log.database().open_tree(command::IDEMPOTENCY_TREE)?,
+            platform,
+        })
+    }
+}
+
+/// `?after=&limit=` of a list.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// Cursor: the id after which to continue.
+    pub after: Option<String>,
+    /// Page size (default 50, at most 1,000).
+    pub limit: Option<usize>,
+}
+
+impl ListQuery {
+    /// The page size to use.
+    pub fn limit(&self) -> usize {
+        self.limit.unwrap_or(50).clamp(1, 1_000)
+    }
+}
+
+/// The current time, as commands carry it.
+pub fn now() -> Timestamp {
+    Timestamp(chrono::Utc::now().timestamp_millis())
+}
+
 /// Builds the HTTP server on an already bound listener (bind `127.0.0.1:0` in tests).
-pub fn server(listener: TcpListener, platform: Arc<Platform>) -> std::io::Result<actix_web::dev::Server> {
-    let platform = web::Data::from(platform);
+pub fn server(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<actix_web::dev::Server> {
+    let state = web::Data::from(state);
     Ok(HttpServer::new(move || {
         App::new()
-            .app_data(platform.clone())
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(json_error))
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .app_data(web::PathConfig::default().error_handler(path_error))
             .wrap(actix_web::middleware::from_fn(request_span::trace_request))
             .service(health::healthz)
+            .service(health::readyz)
+            .service(
+                web::scope("/api/v1")
+                    .configure(devices::routes)
+                    .configure(edge_nodes::routes)
+                    .configure(campaigns::routes)
+                    .configure(events::routes)
+                    .configure(audit::routes)
+                    .configure(tokens::routes),
+            )
+            .default_service(web::to(|request: HttpRequest| async move {
+                Err::<actix_web::HttpResponse, _>(ApiError::not_found(format!(
+                    "no route {} {}",
+                    request.method(),
+                    request.path()
+                )))
+            }))
     })
     .workers(2)
     .listen(listener)?
     .run())
+}
+
+fn json_error(error: JsonPayloadError, _request: &HttpRequest) -> actix_web::Error {
+    match error {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body exceeds {MAX_BODY_BYTES} bytes"),
+        )
+        .into(),
+        other => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", other.to_string()).into(),
+    }
+}
+
+fn query_error(error: QueryPayloadError, _request: &HttpRequest) -> actix_web::Error {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("query string: {error}")).into()
+}
+
+fn path_error(error: PathError, _request: &HttpRequest) -> actix_web::Error {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", error.to_string()).into()
 }

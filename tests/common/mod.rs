@@ -34,3 +34,61 @@ pub fn export(data: &Path) -> Vec<serde_json::Value> {
     assert!(output.status.success(), "export failed: {}", stderr(&output));
     stdout(&output).lines().map(|line| serde_json::from_str(line).expect("export lines are JSON")).collect()
 }
+
+/// A running `optibid serve` on a free loopback port.
+pub struct Server {
+    /// The child process.
+    pub child: std::process::Child,
+    /// `127.0.0.1:PORT`.
+    pub address: String,
+    /// The admin token printed on first start, if this start printed one.
+    pub admin_token: Option<String>,
+}
+
+impl Server {
+    /// Starts `optibid serve` on `data` with `extra` arguments.
+    pub fn start(data: &Path, extra: &[&str]) -> Server {
+        use std::io::BufRead;
+        let child = Command::new(OPTIBID)
+            .args(["serve", "--http", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(extra)
+            .env("OPTIBID_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("serve starts");
+        let mut server = Server { child, address: String::new(), admin_token: None };
+        let mut stdout = std::io::BufReader::new(server.child.stdout.take().expect("piped"));
+        loop {
+            let mut line = String::new();
+            assert!(stdout.read_line(&mut line).unwrap_or(0) > 0, "serve exited before listening");
+            if let Some(token) = line.trim().rsplit(' ').next().filter(|_| line.contains("admin token")) {
+                server.admin_token = Some(token.to_owned());
+            }
+            if let Some(address) = line.trim().strip_prefix("optibid listening on http://") {
+                server.address = address.to_owned();
+                return server;
+            }
+        }
+    }
+
+    /// `http://ADDRESS{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        self.child.wait().expect("exits")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

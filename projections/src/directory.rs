@@ -1,0 +1,122 @@
+//! A directory of instances of one stream kind: one entry per stream, kept in memory for fast
+//! filtering and persisted per entry.
+
+use crate::projection::{ProjectedEvent, Projection, ProjectionError};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Prefix of entry keys in the directory's tree.
+const ENTRY_PREFIX: &[u8] = b"e/";
+
+/// One entry of a directory.
+pub trait DirectoryEntry: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// Name of the projection (and its tree).
+    const PROJECTION: &'static str;
+    /// Stream kind it follows.
+    const KIND: &'static str;
+
+    /// The entry after `event` (`None` to leave the directory unchanged when there is no entry
+    /// yet and the event does not create one).
+    fn evolve(entry: Option<Self>, event: &ProjectedEvent<'_>) -> Option<Self>;
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<E> {
+    /// The entries, ordered by id.
+    pub items: Vec<E>,
+    /// Pass as `after` to get the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+    /// How many entries match the filter in all.
+    pub total: usize,
+}
+
+/// A directory of entries `E`, by instance id.
+#[derive(Debug, Clone)]
+pub struct Directory<E: DirectoryEntry> {
+    entries: BTreeMap<String, E>,
+}
+
+impl<E: DirectoryEntry> Default for Directory<E> {
+    fn default() -> Self {
+        Self { entries: BTreeMap::new() }
+    }
+}
+
+impl<E: DirectoryEntry> Directory<E> {
+    /// The entry of instance `id`.
+    pub fn get(&self, id: &str) -> Option<&E> {
+        self.entries.get(id)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the directory is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Entries matching `filter`, ordered by id, starting after id `after`, at most `limit`.
+    pub fn page(&self, filter: impl Fn(&E) -> bool, after: Option<&str>, limit: usize) -> Page<E> {
+        let limit = limit.max(1);
+        let mut total = 0;
+        let mut items = Vec::with_capacity(limit.min(1_000));
+        let mut last_id = None;
+        let mut more = false;
+        for (id, entry) in self.entries.iter().filter(|(_, entry)| filter(entry)) {
+            total += 1;
+            if after.is_some_and(|after| id.as_str() <= after) {
+                continue;
+            }
+            if items.len() < limit {
+                items.push(entry.clone());
+                last_id = Some(id);
+            } else {
+                more = true;
+            }
+        }
+        Page { items, next_cursor: last_id.filter(|_| more).cloned(), total }
+    }
+}
+
+impl<E: DirectoryEntry> Projection for Directory<E> {
+    fn name(&self) -> &'static str {
+        E::PROJECTION
+    }
+
+    fn restore(&mut self, tree: &sled::Tree) -> Result<(), ProjectionError> {
+        self.entries.clear();
+        for entry in tree.scan_prefix(ENTRY_PREFIX) {
+            let (key, value) = entry?;
+            let id = String::from_utf8_lossy(&key[ENTRY_PREFIX.len()..]).into_owned();
+            let decoded = postcard::from_bytes(&value).map_err(|e| ProjectionError::Corrupt {
+                projection: E::PROJECTION,
+                key: id.clone(),
+                reason: e.to_string(),
+            })?;
+            self.entries.insert(id, decoded);
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: &ProjectedEvent<'_>, writes: &mut sled::Batch) -> Result<(), ProjectionError> {
+        if event.kind() != E::KIND {
+            return Ok(());
+        }
+        let id = event.id();
+        let Some(entry) = E::evolve(self.entries.get(id).cloned(), event) else {
+            return Ok(());
+        };
+        let encoded = postcard::to_stdvec(&entry)
+            .map_err(|e| ProjectionError::Encode { projection: E::PROJECTION, reason: e.to_string() })?;
+        let mut key = ENTRY_PREFIX.to_vec();
+        key.extend_from_slice(id.as_bytes());
+        writes.insert(key, encoded);
+        self.entries.insert(id.to_owned(), entry);
+        Ok(())
+    }
+}

@@ -1,0 +1,17 @@
+//! Read models of OptiBid IoT, fed from the global event log.
+//!
+//! - [`projection`]: the contract of a projection: restore its model from its own sled tree,
+//!   then apply events in global order, staging its writes in the same batch as its checkpoint,
+//!   so that a crash never applies an event twice or skips one.
+//! - [`directory`]: a generic directory of instances (one entry per stream), persisted per entry.
+//! - [`device_directory`], [`edge_directory`], [`campaign_list`]: the entries and filters the
+//!   HTTP API lists.
+
+pub mod campaign_list;
+pub mod device_directory;
+pub mod directory;
+pub mod edge_directory;
+pub mod projection;
+
+pub use directory::{Directory, DirectoryEntry, Page};
+pub use projection::{ProjectedEvent, Projection, ProjectionError, CHECKPOINT_KEY};

@@ -1,0 +1,101 @@
+//! Per-instance history and point-in-time state, shared by devices, edge nodes and campaigns.
+
+use super::error::ApiError;
+use super::AppState;
+use crate::audit::export::ExportedEvent;
+use crate::audit::point_in_time::{state_at, PointInTimeError, Until};
+use crate::store::{EventLog, StreamName};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+/// Most events one history page returns.
+const MAX_PAGE: usize = 1_000;
+
+/// `?from_version=&limit=` of a history request.
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    /// First stream version to return (default 1).
+    pub from_version: Option<u64>,
+    /// Page size (default 100, at most 1,000).
+    pub limit: Option<usize>,
+}
+
+/// `?at=RFC3339` or `?version=N` of a state request.
+#[derive(Debug, Deserialize)]
+pub struct StateQuery {
+    /// An instant, RFC 3339.
+    pub at: Option<String>,
+    /// A stream version.
+    pub version: Option<u64>,
+}
+
+/// The stream `kind/id`, or 404 for an id outside the id contract.
+pub fn stream(kind: &str, id: &str) -> Result<StreamName, ApiError> {
+    StreamName::new(kind, id).map_err(|e| ApiError::not_found(format!("no {kind} {id:?}: {e}")))
+}
+
+/// One page of a stream's events.
+pub fn history(state: &AppState, stream: &StreamName, query: &HistoryQuery) -> Result<HttpResponse, ApiError> {
+    let from = query.from_version.unwrap_or(1).max(1);
+    let limit = query.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let version = state.platform.log.stream_version(stream)?;
+    if version == 0 {
+        return Err(ApiError::not_found(format!("{stream} does not exist")));
+    }
+    let events: Vec<ExportedEvent> =
+        state.platform.log.read_stream(stream, from)?.iter().take(limit).map(ExportedEvent::from_record).collect();
+    let next = events.last().map(|event| event.version + 1).filter(|next| *next <= version);
+    Ok(HttpResponse::Ok()
+        .json(json!({ "stream": stream.as_str(), "version": version, "events": events, "next_from_version": next })))
+}
+
+/// The state of `stream` at an instant or a version.
+pub fn state_at_point(state: &AppState, stream: &StreamName, query: &StateQuery) -> Result<HttpResponse, ApiError> {
+    let until = match (&query.at, query.version) {
+        (Some(_), Some(_)) => return Err(ApiError::bad_request("give `at` or `version`, not both")),
+        (Some(at), None) => Until::Instant(
+            chrono::DateTime::parse_from_rfc3339(at)
+                .map_err(|_| ApiError::bad_request(format!("field `at`: {at:?} is not an RFC 3339 time")))?
+                .timestamp_millis(),
+        ),
+        (None, Some(version)) => Until::Version(version),
+        (None, None) => Until::Version(u64::MAX),
+    };
+    match state_at(state.platform.log.as_ref(), stream, until) {
+        Ok(point) => Ok(HttpResponse::Ok().json(point)),
+        Err(PointInTimeError::UnknownStream(_)) => Err(ApiError::not_found(format!("{stream} does not exist"))),
+        Err(error @ PointInTimeError::NotYetExisting(_)) => Err(ApiError::not_found(error.to_string())),
+        Err(PointInTimeError::Store(error)) => Err(error.into()),
+        Err(error @ PointInTimeError::NoAggregate(_)) => Err(ApiError::bad_request(error.to_string())),
+    }
+}
+
+/// Adds the routes `/{id}/events` and `/{id}/state` for stream kind `kind`.
+pub fn routes(kind: &'static str) -> impl Fn(&mut web::ServiceConfig) {
+    move |config: &mut web::ServiceConfig| {
+        config
+            .route(
+                "/{id}/events",
+                web::get().to(
+                    move |state: web::Data<AppState>,
+                          _who: super::auth::Principal,
+                          id: web::Path<String>,
+                          query: web::Query<HistoryQuery>| async move {
+                        history(&state, &stream(kind, &id)?, &query)
+                    },
+                ),
+            )
+            .route(
+                "/{id}/state",
+                web::get().to(
+                    move |state: web::Data<AppState>,
+                          _who: super::auth::Principal,
+                          id: web::Path<String>,
+                          query: web::Query<StateQuery>| async move {
+                        state_at_point(&state, &stream(kind, &id)?, &query)
+                    },
+                ),
+            );
+    }
+}

@@ -1,0 +1,33 @@
+//! `/api/v1/tokens`: admins create tokens while the server runs.
+
+use super::auth::{Principal, Role};
+use super::command::parse_body;
+use super::error::ApiError;
+use super::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+/// The token routes.
+pub fn routes(config: &mut web::ServiceConfig) {
+    config.route("/tokens", web::post().to(create));
+}
+
+#[derive(Deserialize)]
+struct CreateToken {
+    name: String,
+    role: Role,
+}
+
+async fn create(state: web::Data<AppState>, principal: Principal, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    if principal.role != Role::Admin {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "only admins create tokens"));
+    }
+    let request: CreateToken = parse_body(&body)?;
+    if request.name.trim().is_empty() {
+        return Err(ApiError::bad_request("field `name`: must not be empty"));
+    }
+    let token = state.tokens.create(&request.name, request.role)?;
+    Ok(HttpResponse::Created().json(json!({ "name": request.name, "role": request.role, "token": token })))
+}
