@@ -367,4 +367,37 @@ fn the_global_log_pages_streams_resumes_and_verifies() {
     assert_eq!(verified.body["events"], 6);
     let ready = api.get("/readyz", &token);
     assert_eq!(ready.body["ready"], true, "{}", ready.body);
+
+    let metrics = api.get("/metrics", &token);
+    let text = metrics.body.as_str().expect("text").to_owned();
+    assert!(text.contains("optibid_events_appended_total 6"), "{text}");
+    assert!(
+        text.contains("optibid_http_requests_total{method=\"POST\",route=\"/api/v1/devices\",status=\"201\"} 6"),
+        "{text}"
+    );
+    assert!(text.contains("optibid_http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("optibid_projection_position{projection=\"device_directory\"}"), "{text}");
+}
+
+#[test]
+fn the_openapi_document_is_generated_and_documents_every_route() {
+    let (_dir, api) = Api::start();
+    let document = api.call("GET", "/openapi.json", None, None, &[]);
+    assert_eq!(document.status, 200);
+    let paths = document.body["paths"].as_object().expect("paths");
+    for path in [
+        "/api/v1/devices",
+        "/api/v1/devices/{id}/state",
+        "/api/v1/edge-nodes/{id}/services/{service}/{action}",
+        "/api/v1/campaigns/{id}/{action}",
+        "/api/v1/events/stream",
+        "/api/v1/audit/verify",
+    ] {
+        assert!(paths.contains_key(path), "{path} is missing from the document");
+    }
+    let registration = &document.body["components"]["schemas"]["DeviceRegistration"];
+    assert!(registration["required"].as_array().is_some_and(|r| r.contains(&json!("kind"))));
+    assert_eq!(document.body["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    let page = api.call("GET", "/api/docs", None, None, &[]);
+    assert!(page.body.as_str().is_some_and(|html| html.contains("/api/v1/devices/{id}/commands")));
 }

@@ -173,8 +173,7 @@ impl<A: StoredAggregate> ActorDirectory<A> {
 }
 
 fn stream_of<A: StoredAggregate>(id: &str) -> Result<StreamName, ExecuteError<A::Error>> {
-    A::stream(id)
-        .map_err(|error| ExecuteError::Unavailable { stream: format!("{}/{id}", A::NAME), reason: error.to_string() })
+    A::stream(id).map_err(|error| ExecuteError::InvalidId(error.to_string()))
 }
 
 impl<A: StoredAggregate> DirectoryInner<A> {

@@ -34,6 +34,9 @@ pub enum ExecuteError<E: std::error::Error + 'static> {
     /// was applied can be read from the stream.
     #[error("the actor of {0} failed while handling the command; it restarts from the log")]
     ActorFailed(String),
+    /// The id breaks the id contract, so no such instance can exist.
+    #[error("no such instance: {0}")]
+    InvalidId(String),
     /// The actor could not be started (its stream could not be read).
     #[error("the actor of {stream} could not start: {reason}")]
     Unavailable {

@@ -13,7 +13,7 @@ const TOKENS_TREE: &str = "api_tokens";
 
 /// What a token may do. Ordered: each role can do what the roles before it can, except that
 /// auditors, not operators, read the global log and run audits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reads devices, edge nodes and campaigns.

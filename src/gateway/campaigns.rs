@@ -5,16 +5,16 @@
 use super::auth::Principal;
 use super::command::{parse_body, run_command, CommandHeaders, Invocation};
 use super::error::ApiError;
+use super::schemas::{CampaignActionBody, CommandAccepted, ErrorBody, InstanceView, ListPage};
 use super::{now, AppState, ListQuery};
 use crate::actors::CommandMetadata;
 use crate::store::EventLog;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use optibid_domain::campaign::{CampaignCommand, CampaignDefinition, CampaignPhase, TargetSelector};
+use optibid_domain::campaign::{CampaignCommand, CampaignDefinition, CampaignKind, CampaignPhase, TargetSelector};
 use optibid_domain::DeviceId;
 use optibid_projections::campaign_list::CampaignFilter;
 use optibid_projections::device_directory::DeviceEntry;
-use serde::Deserialize;
 use serde_json::json;
 
 /// The campaign routes.
@@ -25,10 +25,12 @@ pub fn routes(config: &mut web::ServiceConfig) {
             .route("", web::get().to(list))
             .route("/{id}", web::get().to(detail))
             .route("/{id}/{action}", web::post().to(act))
-            .configure(super::history::routes("campaign")),
+            .route("/{id}/events", web::get().to(super::history::campaign_history))
+            .route("/{id}/state", web::get().to(super::history::campaign_state)),
     );
 }
 
+#[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", summary = "Create a campaign", request_body = CampaignDefinition, params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 201, description = "Created", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]
 async fn create(
     state: web::Data<AppState>,
     principal: Principal,
@@ -49,6 +51,7 @@ async fn create(
     .await
 }
 
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", summary = "List campaigns", params(("phase" = Option<String>, Query), ("kind" = Option<CampaignKind>, Query), ("after" = Option<String>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000)), responses((status = 200, description = "A page", body = ListPage), (status = 400, description = "Bad query", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody)), security(("bearer" = [])))]
 async fn list(
     state: web::Data<AppState>,
     _principal: Principal,
@@ -59,6 +62,7 @@ async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", summary = "A campaign", params(("id" = String, Path, description = "Instance id")), responses((status = 200, description = "The campaign", body = InstanceView), (status = 400, description = "Bad query", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody)), security(("bearer" = [])))]
 async fn detail(
     state: web::Data<AppState>,
     _principal: Principal,
@@ -74,11 +78,7 @@ async fn detail(
         .json(json!({ "id": id.as_str(), "version": instance.version, "state": instance.state })))
 }
 
-#[derive(Deserialize, Default)]
-struct ActionBody {
-    reason: Option<String>,
-}
-
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/{action}", tag = "campaigns", summary = "Start (resolving its targets), pause, resume or cancel", request_body = Option<CampaignActionBody>, params(("id" = String, Path, description = "Instance id"), ("action" = String, Path, description = "start, pause, resume or cancel"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]
 async fn act(
     state: web::Data<AppState>,
     principal: Principal,
@@ -88,7 +88,7 @@ async fn act(
 ) -> Result<HttpResponse, ApiError> {
     principal.require_command()?;
     let (id, action) = path.into_inner();
-    let body: ActionBody = if body.is_empty() { ActionBody::default() } else { parse_body(&body)? };
+    let body: CampaignActionBody = if body.is_empty() { CampaignActionBody::default() } else { parse_body(&body)? };
     let at = now();
     let command = match action.as_str() {
         "start" => {

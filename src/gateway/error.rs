@@ -81,6 +81,7 @@ impl<E: std::error::Error + 'static> From<ExecuteError<E>> for ApiError {
                 Self { current_version: Some(current), ..Self::new(StatusCode::CONFLICT, "version_conflict", message) }
             }
             ExecuteError::Store(store) => store.into(),
+            ExecuteError::InvalidId(_) => Self::not_found(message),
             ExecuteError::Overloaded { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, "overloaded", message),
             ExecuteError::Timeout(_) | ExecuteError::ActorFailed(_) | ExecuteError::Unavailable { .. } => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)

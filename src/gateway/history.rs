@@ -1,6 +1,8 @@
 //! Per-instance history and point-in-time state, shared by devices, edge nodes and campaigns.
 
+use super::auth::Principal;
 use super::error::ApiError;
+use super::schemas::{ErrorBody, HistoryPage, PointInTimeView};
 use super::AppState;
 use crate::audit::export::ExportedEvent;
 use crate::audit::point_in_time::{state_at, PointInTimeError, Until};
@@ -71,31 +73,42 @@ pub fn state_at_point(state: &AppState, stream: &StreamName, query: &StateQuery)
     }
 }
 
-/// Adds the routes `/{id}/events` and `/{id}/state` for stream kind `kind`.
-pub fn routes(kind: &'static str) -> impl Fn(&mut web::ServiceConfig) {
-    move |config: &mut web::ServiceConfig| {
-        config
-            .route(
-                "/{id}/events",
-                web::get().to(
-                    move |state: web::Data<AppState>,
-                          _who: super::auth::Principal,
-                          id: web::Path<String>,
-                          query: web::Query<HistoryQuery>| async move {
-                        history(&state, &stream(kind, &id)?, &query)
-                    },
-                ),
-            )
-            .route(
-                "/{id}/state",
-                web::get().to(
-                    move |state: web::Data<AppState>,
-                          _who: super::auth::Principal,
-                          id: web::Path<String>,
-                          query: web::Query<StateQuery>| async move {
-                        state_at_point(&state, &stream(kind, &id)?, &query)
-                    },
-                ),
-            );
-    }
+macro_rules! instance_history_routes {
+    ($kind:literal, $prefix:literal, $tag:literal, $history:ident, $state:ident) => {
+        /// One page of the instance's events.
+        #[utoipa::path(get, path = concat!("/api/v1/", $prefix, "/{id}/events"), tag = $tag,
+            summary = "The instance's events, paged",
+            params(("id" = String, Path), ("from_version" = Option<u64>, Query, minimum = 1), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000)),
+            responses((status = 200, description = "A page", body = HistoryPage), (status = 400, description = "Bad query", body = ErrorBody),
+                (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody)),
+            security(("bearer" = [])))]
+        pub async fn $history(
+            state: web::Data<AppState>,
+            _who: Principal,
+            id: web::Path<String>,
+            query: web::Query<HistoryQuery>,
+        ) -> Result<HttpResponse, ApiError> {
+            history(&state, &stream($kind, &id)?, &query)
+        }
+
+        /// The instance's state at an instant or a version (default: now).
+        #[utoipa::path(get, path = concat!("/api/v1/", $prefix, "/{id}/state"), tag = $tag,
+            summary = "The instance's state at an instant (at=RFC3339) or a version",
+            params(("id" = String, Path), ("at" = Option<String>, Query, description = "RFC 3339"), ("version" = Option<u64>, Query)),
+            responses((status = 200, description = "The state", body = PointInTimeView), (status = 400, description = "Bad query", body = ErrorBody),
+                (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 404, description = "Unknown id or no events yet", body = ErrorBody)),
+            security(("bearer" = [])))]
+        pub async fn $state(
+            state: web::Data<AppState>,
+            _who: Principal,
+            id: web::Path<String>,
+            query: web::Query<StateQuery>,
+        ) -> Result<HttpResponse, ApiError> {
+            state_at_point(&state, &stream($kind, &id)?, &query)
+        }
+    };
 }
+
+instance_history_routes!("device", "devices", "devices", device_history, device_state);
+instance_history_routes!("edge", "edge-nodes", "edge-nodes", edge_history, edge_state);
+instance_history_routes!("campaign", "campaigns", "campaigns", campaign_history, campaign_state);

@@ -7,6 +7,7 @@
 //! - [`history`]: an instance's events and its state at any instant.
 //! - [`events`]: the global log, paged and as server-sent events; [`audit`]: verification.
 //! - [`tokens`]: token creation by admins.
+//! - [`metrics`]: `/metrics` for Prometheus; [`openapi`]: `/openapi.json` and `/api/docs`.
 //! - [`health`]: `/healthz` and `/readyz`; [`request_span`]: a span and request id per request.
 
 pub mod audit;
@@ -19,7 +20,10 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod history;
+pub mod metrics;
+pub mod openapi;
 pub mod request_span;
+pub mod schemas;
 pub mod tokens;
 
 use crate::actors::Platform;
@@ -55,6 +59,8 @@ pub struct AppState {
     pub tokens: TokenStore,
     /// First responses by idempotency key.
     pub idempotency: sled::Tree,
+    /// Prometheus metrics.
+    pub metrics: metrics::ApiMetrics,
 }
 
 impl AppState {
@@ -67,6 +73,7 @@ impl AppState {
             campaign_list: Projected::start(log.clone(), Directory::default())?,
             tokens: TokenStore::open(log.database())?,
             idempotency: log.database().open_tree(command::IDEMPOTENCY_TREE)?,
+            metrics: metrics::ApiMetrics::default(),
             platform,
         })
     }
@@ -106,6 +113,9 @@ pub fn server(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<ac
             .wrap(actix_web::middleware::from_fn(request_span::trace_request))
             .service(health::healthz)
             .service(health::readyz)
+            .service(metrics::metrics)
+            .service(openapi::openapi_json)
+            .service(openapi::docs_page)
             .service(
                 web::scope("/api/v1")
                     .configure(devices::routes)

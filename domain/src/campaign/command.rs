@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Which devices a campaign targets. Empty lists do not restrict; the target set is resolved
 /// against the device directory outside the domain and handed in with
 /// [`CampaignCommand::ResolveTargets`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct TargetSelector {
     /// Device kinds.
@@ -24,6 +25,7 @@ pub struct TargetSelector {
 }
 
 /// Everything fixed when a campaign is created.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CampaignDefinition {
     /// External id.

@@ -6,6 +6,7 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// Everything known about an edge node when it is registered.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EdgeNodeRegistration {
     /// External id.

@@ -1,0 +1,117 @@
+//! `/metrics` in Prometheus text format: requests, latencies, events appended, live actors,
+//! commands waiting in actor mailboxes, and read-model positions.
+
+use super::AppState;
+use crate::store::EventLog;
+use actix_web::{get, web, HttpResponse};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::Mutex;
+
+/// Labels of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// HTTP method.
+    pub method: String,
+    /// Route pattern (`/api/v1/devices/{id}`), not the raw path, so ids do not explode the series.
+    pub route: String,
+    /// Status code.
+    pub status: u16,
+}
+
+/// Labels of a read model.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct ProjectionLabels {
+    /// Projection name.
+    pub projection: String,
+}
+
+/// The gateway's metrics.
+pub struct ApiMetrics {
+    registry: Mutex<Registry>,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RequestLabels, Histogram>,
+    events_appended: Counter,
+    live_actors: Gauge,
+    pending_commands: Gauge,
+    projection_position: Family<ProjectionLabels, Gauge>,
+}
+
+impl Default for ApiMetrics {
+    fn default() -> Self {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RequestLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.000_1, 2.0, 16))
+        });
+        let events_appended = Counter::default();
+        let live_actors = Gauge::default();
+        let pending_commands = Gauge::default();
+        let projection_position = Family::<ProjectionLabels, Gauge>::default();
+        let mut registry = Registry::with_prefix("optibid");
+        registry.register("http_requests", "HTTP requests answered", requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
+        registry.register("events_appended", "Events appended to the log", events_appended.clone());
+        registry.register("live_actors", "Live aggregate actors", live_actors.clone());
+        registry.register("actor_pending_commands", "Commands waiting in actor mailboxes", pending_commands.clone());
+        registry.register(
+            "projection_position",
+            "Global position each read model has applied",
+            projection_position.clone(),
+        );
+        Self {
+            registry: Mutex::new(registry),
+            requests,
+            latency,
+            events_appended,
+            live_actors,
+            pending_commands,
+            projection_position,
+        }
+    }
+}
+
+impl ApiMetrics {
+    /// Counts one answered request.
+    pub fn observe_request(&self, labels: RequestLabels, seconds: f64) {
+        self.requests.get_or_create(&labels).inc();
+        self.latency.get_or_create(&labels).observe(seconds);
+    }
+}
+
+/// `GET /metrics`.
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let metrics = &state.metrics;
+    let head = state.platform.log.head().position;
+    metrics.events_appended.inc_by(head.saturating_sub(metrics.events_appended.get()));
+    let platform = &state.platform;
+    let live =
+        platform.devices.live_instances() + platform.edge_nodes.live_instances() + platform.campaigns.live_instances();
+    metrics.live_actors.set(i64::try_from(live).unwrap_or(i64::MAX));
+    let pending = platform.devices.pending_commands()
+        + platform.edge_nodes.pending_commands()
+        + platform.campaigns.pending_commands();
+    metrics.pending_commands.set(i64::try_from(pending).unwrap_or(i64::MAX));
+    for (name, position) in [
+        ("device_directory", state.device_directory.position()),
+        ("edge_directory", state.edge_directory.position()),
+        ("campaign_list", state.campaign_list.position()),
+    ] {
+        let labels = ProjectionLabels { projection: name.to_owned() };
+        metrics.projection_position.get_or_create(&labels).set(i64::try_from(position).unwrap_or(i64::MAX));
+    }
+    let mut text = String::new();
+    let encoded = match metrics.registry.lock() {
+        Ok(registry) => encode(&mut text, &registry).is_ok(),
+        Err(_) => false,
+    };
+    if !encoded {
+        return HttpResponse::InternalServerError().body("metrics could not be encoded");
+    }
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text)
+}

@@ -1,0 +1,208 @@
+//! Request and response bodies of the API that are not domain types, with their OpenAPI
+//! schemas.
+
+use super::auth::Role;
+use optibid_domain::device::DeviceStatus;
+use optibid_domain::edge::OptimisationLevel;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// `PUT /devices/{id}/configuration`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConfigurationBody {
+    /// Keys and their new values (any JSON).
+    pub changes: BTreeMap<String, Value>,
+}
+
+/// `POST /devices/{id}/status`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StatusBody {
+    /// The new status.
+    pub status: DeviceStatus,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// `POST /devices/{id}/commands`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SendCommandBody {
+    /// Command name (`reboot`, `firmware_update`, ...).
+    pub name: String,
+    /// Parameters (any JSON).
+    #[serde(default)]
+    pub params: Value,
+    /// How long the device has to finish it (default 60,000 ms).
+    #[schema(minimum = 1)]
+    pub timeout_ms: Option<u64>,
+}
+
+/// A body carrying only a reason (decommissioning).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReasonBody {
+    /// Why.
+    pub reason: String,
+}
+
+/// `POST /campaigns/{id}/{action}` (the reason is used by `cancel`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct CampaignActionBody {
+    /// Why (for `cancel`).
+    pub reason: Option<String>,
+}
+
+/// `POST /edge-nodes/{id}/deployments`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DeployBody {
+    /// Model name.
+    pub model: String,
+    /// Model version.
+    pub version: String,
+    /// Optimisation level.
+    pub optimisation: OptimisationLevel,
+}
+
+/// `POST /tokens`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateTokenBody {
+    /// A name, recorded as the principal of what the token does.
+    pub name: String,
+    /// What the token may do.
+    pub role: Role,
+}
+
+/// A created token (shown once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    /// The name.
+    pub name: String,
+    /// The role.
+    pub role: Role,
+    /// The token itself.
+    pub token: String,
+}
+
+/// The answer to an accepted command.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommandAccepted {
+    /// The instance.
+    pub id: String,
+    /// Its stream version after the command (also in `ETag`).
+    pub version: u64,
+    /// Names of the events the command caused (empty for a no-op or a replayed retry).
+    pub events: Vec<String>,
+    /// Id of a command sent down to a device.
+    pub command_id: Option<String>,
+    /// Id of a model deployment.
+    pub deployment_id: Option<String>,
+}
+
+/// Details of an error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code: `bad_request`, `invalid_json`, `invalid_field`, `invalid_query`, `unauthorized`,
+    /// `forbidden`, `not_found`, `rule_violation`, `version_conflict`, `payload_too_large`,
+    /// `overloaded`, `unavailable`, `internal`.
+    pub code: String,
+    /// What went wrong.
+    pub message: String,
+    /// The current stream version, on version conflicts.
+    pub current_version: Option<u64>,
+}
+
+/// Every error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// An instance and its current state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstanceView {
+    /// The instance id.
+    pub id: String,
+    /// Its stream version (also in `ETag`).
+    pub version: u64,
+    /// Its state.
+    pub state: Value,
+    /// The last telemetry batch (devices only).
+    pub last_telemetry: Option<Value>,
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListPage {
+    /// Entries ordered by id.
+    pub items: Vec<Value>,
+    /// Pass as `after` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// Entries matching the filter in all.
+    pub total: u64,
+}
+
+/// A page of an instance's events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryPage {
+    /// The stream.
+    pub stream: String,
+    /// Its current version.
+    pub version: u64,
+    /// The events.
+    pub events: Vec<Value>,
+    /// Pass as `from_version` for the next page.
+    pub next_from_version: Option<u64>,
+}
+
+/// An instance's state at a point of its history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PointInTimeView {
+    /// The stream.
+    pub stream: String,
+    /// The version folded.
+    pub version: u64,
+    /// When its last folded event was recorded (RFC 3339).
+    pub recorded_at: String,
+    /// The state.
+    pub state: Value,
+}
+
+/// A page of the global log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventsPage {
+    /// The events.
+    pub events: Vec<Value>,
+    /// The log head.
+    pub head: u64,
+    /// Pass as `from` for the next page.
+    pub next_from: Option<u64>,
+}
+
+/// The result of a verification.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifyResult {
+    /// Whether the log is intact.
+    pub intact: bool,
+    /// Events checked (when intact).
+    pub events: Option<u64>,
+    /// Streams (when intact).
+    pub streams: Option<u64>,
+    /// Head `POSITION:HASH` (when intact).
+    pub head: Option<String>,
+    /// First bad global position (when broken).
+    pub position: Option<u64>,
+    /// What is wrong there (when broken).
+    pub reason: Option<String>,
+}
+
+/// One server-sent event of `/events/stream`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServerSentEvent {
+    /// The event's global position (resume with `Last-Event-ID`).
+    pub id: String,
+    /// The event type (`device.registered`, ...).
+    pub event: String,
+    /// The exported event, as JSON text.
+    pub data: String,
+}
