@@ -27,6 +27,13 @@ pub struct Projected<P: Projection> {
     model: Arc<RwLock<P>>,
     position: watch::Receiver<u64>,
     failure: Arc<Mutex<Option<ProjectionFailure>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl<P: Projection> Drop for Projected<P> {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl<P: Projection> Projected<P> {
@@ -41,7 +48,7 @@ impl<P: Projection> Projected<P> {
         let failure = Arc::new(Mutex::new(None));
         let task_model = model.clone();
         let task_failure = failure.clone();
-        tokio::spawn(
+        let task = tokio::spawn(
             async move {
                 if let Err(stopped) = tail(log, tree, task_model, checkpoint, position_tx).await {
                     error!(position = stopped.position, reason = %stopped.reason, "projection stopped");
@@ -52,7 +59,7 @@ impl<P: Projection> Projected<P> {
             }
             .instrument(info_span!("projection", name)),
         );
-        Ok(Self { model, position, failure })
+        Ok(Self { model, position, failure, task })
     }
 
     /// Reads the model.
@@ -113,5 +120,70 @@ async fn tail<P: Projection>(
         writes.insert(CHECKPOINT_KEY, &last.to_be_bytes());
         tree.apply_batch(writes).map_err(|e| failed(e.to_string()))?;
         position.send_replace(last);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actors::{CommandMetadata, DirectoryConfig, Platform};
+    use crate::bench::workload::{configuration_command, registration};
+    use optibid_projections::device_directory::{DeviceEntry, DeviceFilter};
+    use optibid_projections::Directory;
+    use std::time::Duration;
+
+    async fn caught_up(projected: &Projected<Directory<DeviceEntry>>, head: u64) {
+        for _ in 0..200 {
+            if projected.position() >= head {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the projection did not reach {head}");
+    }
+
+    fn all(projected: &Projected<Directory<DeviceEntry>>) -> Vec<DeviceEntry> {
+        let filter = DeviceFilter { include_decommissioned: true, ..DeviceFilter::default() };
+        projected.read(|directory| directory.page(|e| filter.matches(e), None, usize::MAX).items)
+    }
+
+    #[tokio::test]
+    async fn resumes_from_its_checkpoint_and_equals_a_rebuild() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = Arc::new(SledEventLog::open(dir.path()).expect("opens"));
+        let platform = Platform::start(log.clone(), DirectoryConfig::default()).await.expect("starts");
+        for n in 0..5 {
+            let id = format!("bench-{n:06}");
+            platform
+                .devices
+                .execute(&id, registration(n).expect("valid"), CommandMetadata::default())
+                .await
+                .expect("ok");
+        }
+        let first = Projected::start(log.clone(), Directory::<DeviceEntry>::default()).expect("starts");
+        caught_up(&first, log.head().position).await;
+        assert_eq!(all(&first).len(), 5);
+        drop(first);
+        tokio::task::yield_now().await;
+
+        for n in 5..8 {
+            let id = format!("bench-{n:06}");
+            platform
+                .devices
+                .execute(&id, registration(n).expect("valid"), CommandMetadata::default())
+                .await
+                .expect("ok");
+            platform.devices.execute(&id, configuration_command(1), CommandMetadata::default()).await.expect("ok");
+        }
+        let resumed = Projected::start(log.clone(), Directory::<DeviceEntry>::default()).expect("restarts");
+        caught_up(&resumed, log.head().position).await;
+        let tree = log.database().open_tree("device_directory").expect("tree");
+        assert_eq!(optibid_projections::projection::stored_checkpoint(&tree).expect("reads"), log.head().position);
+
+        log.database().drop_tree("device_directory").expect("drops");
+        let rebuilt = Projected::start(log.clone(), Directory::<DeviceEntry>::default()).expect("rebuilds");
+        caught_up(&rebuilt, log.head().position).await;
+        assert_eq!(all(&resumed), all(&rebuilt));
+        assert_eq!(all(&rebuilt).len(), 8);
     }
 }

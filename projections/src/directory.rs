@@ -120,3 +120,80 @@ impl<E: DirectoryEntry> Projection for Directory<E> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device_directory::{DeviceEntry, DeviceFilter};
+    use optibid_domain::device::{DeviceEvent, DeviceKind, DeviceRegistration, DeviceStatus, Protocol};
+    use optibid_domain::{DeviceId, FleetEvent, Timestamp};
+
+    fn registered(id: &str, kind: DeviceKind) -> FleetEvent {
+        FleetEvent::Device(DeviceEvent::Registered {
+            registration: DeviceRegistration {
+                id: DeviceId::new(id).expect("valid id"),
+                name: format!("Device {id}"),
+                kind,
+                protocol: Protocol::Mqtt,
+                site: "s".to_owned(),
+                region: "eu".to_owned(),
+                tags: vec![],
+                firmware_version: "1".to_owned(),
+                metrics: vec![],
+            },
+            at: Timestamp(1),
+        })
+    }
+
+    fn apply(
+        directory: &mut Directory<DeviceEntry>,
+        tree: &sled::Tree,
+        position: u64,
+        stream: &str,
+        event: &FleetEvent,
+    ) {
+        let mut writes = sled::Batch::default();
+        let projected = ProjectedEvent { position, stream, recorded_at: position as i64, event };
+        directory.apply(&projected, &mut writes).expect("applies");
+        tree.apply_batch(writes).expect("writes");
+    }
+
+    #[test]
+    fn pages_filter_and_survive_a_restore() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = sled::Config::new().path(dir.path()).open().expect("opens");
+        let tree = db.open_tree("device_directory").expect("tree");
+        let mut directory = Directory::<DeviceEntry>::default();
+        for (n, id) in ["c", "a", "d", "b"].iter().enumerate() {
+            let kind = if n % 2 == 0 { DeviceKind::SolarInverter } else { DeviceKind::SmartMeter };
+            apply(&mut directory, &tree, n as u64 + 1, &format!("device/{id}"), &registered(id, kind));
+        }
+        let online = FleetEvent::Device(DeviceEvent::StatusChanged {
+            from: DeviceStatus::Offline,
+            to: DeviceStatus::Online,
+            reason: None,
+            from_telemetry: true,
+            at: Timestamp(5),
+        });
+        apply(&mut directory, &tree, 5, "device/a", &online);
+        let telemetry_elsewhere = registered("zz", DeviceKind::Other);
+        apply(&mut directory, &tree, 6, "edge/zz", &telemetry_elsewhere);
+
+        let all = DeviceFilter::default();
+        let first = directory.page(|e| all.matches(e), None, 3);
+        assert_eq!(first.items.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), vec!["a", "b", "c"]);
+        assert_eq!((first.total, first.next_cursor.as_deref()), (4, Some("c")));
+        let second = directory.page(|e| all.matches(e), first.next_cursor.as_deref(), 3);
+        assert_eq!(second.items.len(), 1);
+        assert_eq!(second.next_cursor, None);
+        let solar = DeviceFilter { kind: Some(DeviceKind::SolarInverter), ..DeviceFilter::default() };
+        assert_eq!(directory.page(|e| solar.matches(e), None, 10).total, 2);
+        let online_only = DeviceFilter { status: Some(DeviceStatus::Online), ..DeviceFilter::default() };
+        assert_eq!(directory.page(|e| online_only.matches(e), None, 10).items[0].id, "a");
+
+        let mut restored = Directory::<DeviceEntry>::default();
+        restored.restore(&tree).expect("restores");
+        assert_eq!(restored.len(), 4);
+        assert_eq!(restored.get("a"), directory.get("a"));
+    }
+}
