@@ -147,6 +147,7 @@ fn device_lifecycle_lists_history_and_state() {
     let solar = api.get("/api/v1/devices?kind=solar_inverter&region=eu-west", &token);
     assert_eq!(solar.body["total"], 2);
     assert_eq!(api.get("/api/v1/devices?tag=roof", &token).body["total"], 1);
+    assert_eq!(api.get("/api/v1/devices?type=wind_turbine", &token).body["total"], 1);
     assert_eq!(api.get("/api/v1/devices?q=TURB", &token).body["total"], 1);
     let first = api.get("/api/v1/devices?limit=2", &token);
     assert_eq!(first.body["items"].as_array().map(Vec::len), Some(2));

@@ -38,7 +38,8 @@ pub struct DeviceEntry {
 /// Filters of the device list; `None` fields do not filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct DeviceFilter {
-    /// Kind.
+    /// Kind (also accepted as `type`).
+    #[serde(alias = "type")]
     pub kind: Option<DeviceKind>,
     /// Status.
     pub status: Option<DeviceStatus>,

@@ -32,7 +32,8 @@ pub struct EdgeNodeEntry {
 /// Filters of the edge node list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct EdgeNodeFilter {
-    /// Kind.
+    /// Kind (also accepted as `type`).
+    #[serde(alias = "type")]
     pub kind: Option<EdgeNodeKind>,
     /// Region.
     pub region: Option<String>,
