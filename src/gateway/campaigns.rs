@@ -8,7 +8,6 @@ use super::error::ApiError;
 use super::schemas::{CampaignActionBody, CommandAccepted, ErrorBody, InstanceView, ListPage};
 use super::{now, AppState, ListQuery};
 use crate::actors::CommandMetadata;
-use crate::store::EventLog;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use optibid_domain::campaign::{CampaignCommand, CampaignDefinition, CampaignKind, CampaignPhase, TargetSelector};
@@ -68,14 +67,7 @@ async fn detail(
     _principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let stream = super::history::stream("campaign", &id)?;
-    if state.platform.log.stream_version(&stream)? == 0 {
-        return Err(ApiError::not_found(format!("campaign {id:?} does not exist")));
-    }
-    let instance = state.platform.campaigns.state(&id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("etag", format!("\"{}\"", instance.version)))
-        .json(json!({ "id": id.as_str(), "version": instance.version, "state": instance.state })))
+    super::history::instance_view(&state, &state.platform.campaigns, &id, json!({})).await
 }
 
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/{action}", tag = "campaigns", summary = "Start (resolving its targets), pause, resume or cancel", request_body = Option<CampaignActionBody>, params(("id" = String, Path, description = "Instance id"), ("action" = String, Path, description = "start, pause, resume or cancel"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]

@@ -7,6 +7,7 @@ use super::schemas::{
     CommandAccepted, ConfigurationBody, ErrorBody, InstanceView, ListPage, ReasonBody, SendCommandBody, StatusBody,
 };
 use super::{now, AppState, ListQuery};
+use crate::audit::export::ExportedEvent;
 use crate::store::EventLog;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -74,23 +75,13 @@ async fn detail(
     _principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let stream = super::history::stream("device", &id)?;
-    if state.platform.log.stream_version(&stream)? == 0 {
-        return Err(ApiError::not_found(format!("device {id:?} does not exist")));
-    }
-    let instance = state.platform.devices.state(&id).await?;
     let telemetry = super::history::stream("telemetry", &id)?;
     let last_telemetry = match state.platform.log.stream_version(&telemetry)? {
         0 => None,
-        version => state
-            .platform
-            .log
-            .read_stream_event(&telemetry, version)?
-            .map(|r| crate::audit::export::ExportedEvent::from_record(&r)),
+        version => state.platform.log.read_stream_event(&telemetry, version)?.map(|r| ExportedEvent::from_record(&r)),
     };
-    Ok(HttpResponse::Ok()
-        .insert_header(("etag", format!("\"{}\"", instance.version)))
-        .json(json!({ "id": id.as_str(), "version": instance.version, "state": instance.state, "last_telemetry": last_telemetry })))
+    let extra = json!({ "last_telemetry": last_telemetry });
+    super::history::instance_view(&state, &state.platform.devices, &id, extra).await
 }
 
 #[utoipa::path(put, path = "/api/v1/devices/{id}/configuration", tag = "devices", summary = "Change configuration keys", request_body = ConfigurationBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]

@@ -5,7 +5,6 @@ use super::command::{parse_body, run_command, CommandHeaders, Invocation};
 use super::error::ApiError;
 use super::schemas::{CommandAccepted, DeployBody, ErrorBody, InstanceView, ListPage, ReasonBody};
 use super::{now, AppState, ListQuery};
-use crate::store::EventLog;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use optibid_domain::edge::{EdgeNodeCommand, EdgeNodeKind, EdgeNodeRegistration};
@@ -68,14 +67,7 @@ async fn detail(
     _principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let stream = super::history::stream("edge", &id)?;
-    if state.platform.log.stream_version(&stream)? == 0 {
-        return Err(ApiError::not_found(format!("edge node {id:?} does not exist")));
-    }
-    let instance = state.platform.edge_nodes.state(&id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("etag", format!("\"{}\"", instance.version)))
-        .json(json!({ "id": id.as_str(), "version": instance.version, "state": instance.state })))
+    super::history::instance_view(&state, &state.platform.edge_nodes, &id, json!({})).await
 }
 
 #[utoipa::path(post, path = "/api/v1/edge-nodes/{id}/deployments", tag = "edge-nodes", summary = "Request a model deployment", request_body = DeployBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 202, description = "Sent", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]

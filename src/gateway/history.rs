@@ -4,6 +4,8 @@ use super::auth::Principal;
 use super::error::ApiError;
 use super::schemas::{ErrorBody, HistoryPage, PointInTimeView};
 use super::AppState;
+use crate::actors::ActorDirectory;
+use crate::aggregates::StoredAggregate;
 use crate::audit::export::ExportedEvent;
 use crate::audit::point_in_time::{state_at, PointInTimeError, Until};
 use crate::store::{EventLog, StreamName};
@@ -35,6 +37,25 @@ pub struct StateQuery {
 /// The stream `kind/id`, or 404 for an id outside the id contract.
 pub fn stream(kind: &str, id: &str) -> Result<StreamName, ApiError> {
     StreamName::new(kind, id).map_err(|e| ApiError::not_found(format!("no {kind} {id:?}: {e}")))
+}
+
+/// An instance's current state from its actor, 404 when it has no events; `extra` fields are
+/// added to the body.
+pub async fn instance_view<A: StoredAggregate>(
+    state: &AppState,
+    directory: &ActorDirectory<A>,
+    id: &str,
+    extra: serde_json::Value,
+) -> Result<HttpResponse, ApiError> {
+    if state.platform.log.stream_version(&stream(A::NAME, id)?)? == 0 {
+        return Err(ApiError::not_found(format!("{} {id:?} does not exist", A::NAME)));
+    }
+    let instance = directory.state(id).await?;
+    let mut body = json!({ "id": id, "version": instance.version, "state": instance.state });
+    if let (serde_json::Value::Object(body), serde_json::Value::Object(extra)) = (&mut body, extra) {
+        body.extend(extra);
+    }
+    Ok(HttpResponse::Ok().insert_header(("etag", format!("\"{}\"", instance.version))).json(body))
 }
 
 /// One page of a stream's events.
