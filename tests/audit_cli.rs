@@ -132,3 +132,51 @@ async fn clear_errors_for_bad_folders_streams_and_times() {
     assert!(stderr(&locked).contains("in use by another optibid process"), "{}", stderr(&locked));
     drop(held);
 }
+
+#[tokio::test]
+async fn pruned_telemetry_payloads_keep_the_chain_verifiable() {
+    use optibid_domain::telemetry::{MetricValue, TelemetryBatch, TelemetrySample};
+    use optibid_domain::{DeviceId, Timestamp};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    write_history(&data).await;
+    {
+        let log = Arc::new(SledEventLog::open(&data).expect("opens"));
+        let platform = Platform::start(log, DirectoryConfig::default()).await.expect("starts");
+        for ts in 0..3 {
+            let sample = TelemetrySample {
+                ts: Timestamp(ts),
+                values: vec![MetricValue { metric: "power_w".to_owned(), value: 10.0 }],
+            };
+            let batch =
+                TelemetryBatch::new(DeviceId::new("bench-000001").expect("valid"), vec![sample]).expect("valid");
+            platform.record_telemetry(batch, CommandMetadata::default()).await.expect("records");
+        }
+        platform.shutdown().await;
+    }
+    let path = data.to_string_lossy().to_string();
+    let before = optibid(&["audit", "checkpoint", "--data", &path]);
+    let pruned = optibid(&["store", "prune-telemetry", "--data", &path, "--before", "2100-01-01T00:00:00Z"]);
+    assert!(pruned.status.success(), "{}", stderr(&pruned));
+    assert!(stdout(&pruned).starts_with("pruned 3 telemetry payloads"), "{}", stdout(&pruned));
+    let verified = verify(&data);
+    assert!(verified.status.success(), "{}", stdout(&verified));
+    assert!(stdout(&verified).contains("(3 pruned payloads)"), "{}", stdout(&verified));
+    assert_eq!(stdout(&optibid(&["audit", "checkpoint", "--data", &path])), stdout(&before));
+    let events = export(&data);
+    let telemetry: Vec<_> = events.iter().filter(|e| e["event_type"] == "telemetry.recorded").collect();
+    assert_eq!(telemetry.len(), 3);
+    assert!(telemetry.iter().all(|e| e["payload"].is_null() && e["data"].is_null()));
+    assert!(events.iter().filter(|e| e["event_type"] != "telemetry.recorded").all(|e| !e["payload"].is_null()));
+    let state = optibid(&[
+        "audit",
+        "state",
+        "--data",
+        &path,
+        "--stream",
+        "device/bench-000001",
+        "--at",
+        "2100-01-01T00:00:00Z",
+    ]);
+    assert!(state.status.success(), "device state still folds after pruning: {}", stderr(&state));
+}

@@ -229,3 +229,42 @@ async fn an_actor_that_panics_is_restarted_from_the_log() {
     assert_eq!(after.version, 3);
     assert_eq!(directory.state("f1").await.expect("state").state, 7);
 }
+
+#[tokio::test]
+async fn telemetry_goes_to_its_own_stream_and_a_crossing_changes_the_status() {
+    use optibid_domain::device::DeviceStatus;
+    use optibid_domain::telemetry::{MetricValue, TelemetryBatch, TelemetrySample};
+    use optibid_domain::{DeviceId, Timestamp};
+    let (_dir, log) = open();
+    let platform = Platform::start(log.clone(), config()).await.expect("starts");
+    let id = device_id(9);
+    platform
+        .devices
+        .execute(&id, registration(9).expect("valid"), CommandMetadata::default())
+        .await
+        .expect("registers");
+    let batch = |power: f64| {
+        let sample = TelemetrySample {
+            ts: Timestamp(1_000),
+            values: vec![MetricValue { metric: "power_w".to_owned(), value: power }],
+        };
+        TelemetryBatch::new(DeviceId::new(id.clone()).expect("valid"), vec![sample]).expect("valid batch")
+    };
+    platform.record_telemetry(batch(2_000.0), CommandMetadata::default()).await.expect("records");
+    assert_eq!(platform.devices.state(&id).await.expect("state").state.status, DeviceStatus::Online);
+    platform.record_telemetry(batch(9_000.0), CommandMetadata::default()).await.expect("records");
+    let state = platform.devices.state(&id).await.expect("state");
+    assert_eq!(state.state.status, DeviceStatus::Degraded);
+    assert_eq!(state.version, 3, "registration, online, degraded: the samples are not in the device stream");
+    let telemetry = StreamName::new("telemetry", &id).expect("valid");
+    assert_eq!(log.stream_version(&telemetry).expect("version"), 2);
+
+    let unknown = TelemetryBatch::new(
+        DeviceId::new("ghost").expect("valid"),
+        vec![TelemetrySample { ts: Timestamp(1), values: vec![MetricValue { metric: "p".to_owned(), value: 1.0 }] }],
+    )
+    .expect("valid batch");
+    let refused = platform.record_telemetry(unknown, CommandMetadata::default()).await;
+    assert!(matches!(refused, Err(ExecuteError::Rejected(DeviceError::NotRegistered))));
+    assert_eq!(log.stream_version(&StreamName::new("telemetry", "ghost").expect("valid")).expect("version"), 0);
+}

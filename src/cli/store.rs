@@ -1,4 +1,4 @@
-//! `optibid store`: restore a data folder from an export.
+//! `optibid store`: restore a data folder from an export; prune old telemetry payloads.
 
 use super::DataArgs;
 use crate::audit::export::ExportedEvent;
@@ -24,10 +24,32 @@ pub enum StoreCommand {
         #[arg(long)]
         input: PathBuf,
     },
+    /// Remove the payloads of telemetry events recorded before an instant, keeping their hashes
+    /// (the log still verifies). Other events are never touched.
+    PruneTelemetry {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Prune telemetry recorded before this instant (RFC 3339).
+        #[arg(long)]
+        before: String,
+    },
 }
 
 pub(super) async fn run(command: StoreCommand) -> anyhow::Result<ExitCode> {
-    let StoreCommand::Import { data, input } = command;
+    match command {
+        StoreCommand::Import { data, input } => import(data, input).await,
+        StoreCommand::PruneTelemetry { data, before } => {
+            let before = chrono::DateTime::parse_from_rfc3339(&before)
+                .with_context(|| format!("--before {before:?} is not an RFC 3339 time such as 2026-01-01T00:00:00Z"))?;
+            let log = SledEventLog::open_existing(&data.data)?;
+            let report = crate::store::prune::prune_telemetry(&log, before.timestamp_millis())?;
+            println!("pruned {} telemetry payloads ({} bytes); hashes kept", report.pruned, report.bytes);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn import(data: DataArgs, input: PathBuf) -> anyhow::Result<ExitCode> {
     let reader: Box<dyn BufRead> = if input.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {

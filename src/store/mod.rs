@@ -8,6 +8,7 @@
 //! - [`sled_log`]: [`SledEventLog`], the [`EventLog`] on sled.
 //! - [`subscription`]: live tailing of the global log.
 //! - [`esrs_adapter`]: the same rules and log behind `esrs`'s traits.
+//! - [`prune`]: removing old telemetry payloads while keeping their hashes.
 
 pub mod chain;
 pub mod codec;
@@ -16,6 +17,7 @@ pub mod esrs_adapter;
 mod event_log;
 mod flusher;
 pub mod keys;
+pub mod prune;
 pub mod record;
 pub mod sled_log;
 mod stream_name;
