@@ -2,7 +2,7 @@
 
 use super::auth::Principal;
 use super::error::ApiError;
-use super::schemas::{ErrorBody, VerifyResult};
+use super::schemas::{ReadErrors, VerifyResult};
 use super::AppState;
 use crate::audit::verify_log;
 use actix_web::{web, HttpResponse};
@@ -14,7 +14,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
 }
 
 /// Runs the same check as `optibid audit verify` on the live log.
-#[utoipa::path(post, path = "/api/v1/audit/verify", tag = "audit", summary = "Verify the whole log (auditor, admin)", responses((status = 200, description = "The result", body = VerifyResult), (status = 400, description = "Bad query", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/audit/verify", tag = "audit", summary = "Verify the whole log (auditor, admin)", responses((status = 200, description = "The result", body = VerifyResult), ReadErrors), security(("bearer" = [])))]
 async fn verify(state: web::Data<AppState>, principal: Principal) -> Result<HttpResponse, ApiError> {
     principal.require_audit()?;
     let tree = state.platform.log.raw_events_tree().clone();

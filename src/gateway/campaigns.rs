@@ -5,7 +5,7 @@
 use super::auth::Principal;
 use super::command::{parse_body, run_command, CommandHeaders, Invocation};
 use super::error::ApiError;
-use super::schemas::{CampaignActionBody, CommandAccepted, ErrorBody, InstanceView, ListPage};
+use super::schemas::{CampaignActionBody, CommandAccepted, CommandErrors, InstanceView, ListPage, ReadErrors};
 use super::{now, AppState, ListQuery};
 use crate::actors::CommandMetadata;
 use actix_web::http::StatusCode;
@@ -29,7 +29,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
     );
 }
 
-#[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", summary = "Create a campaign", request_body = CampaignDefinition, params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 201, description = "Created", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", summary = "Create a campaign", request_body = CampaignDefinition, params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 201, description = "Created", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]
 async fn create(
     state: web::Data<AppState>,
     principal: Principal,
@@ -50,7 +50,7 @@ async fn create(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", summary = "List campaigns", params(("phase" = Option<String>, Query), ("kind" = Option<CampaignKind>, Query), ("after" = Option<String>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000)), responses((status = 200, description = "A page", body = ListPage), (status = 400, description = "Bad query", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", summary = "List campaigns", params(("phase" = Option<String>, Query), ("kind" = Option<CampaignKind>, Query), ("after" = Option<String>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000)), responses((status = 200, description = "A page", body = ListPage), ReadErrors), security(("bearer" = [])))]
 async fn list(
     state: web::Data<AppState>,
     _principal: Principal,
@@ -61,7 +61,7 @@ async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
-#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", summary = "A campaign", params(("id" = String, Path, description = "Instance id")), responses((status = 200, description = "The campaign", body = InstanceView), (status = 400, description = "Bad query", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", summary = "A campaign", params(("id" = String, Path, description = "Instance id")), responses((status = 200, description = "The campaign", body = InstanceView), ReadErrors), security(("bearer" = [])))]
 async fn detail(
     state: web::Data<AppState>,
     _principal: Principal,
@@ -70,7 +70,7 @@ async fn detail(
     super::history::instance_view(&state, &state.platform.campaigns, &id, json!({})).await
 }
 
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/{action}", tag = "campaigns", summary = "Start (resolving its targets), pause, resume or cancel", request_body = Option<CampaignActionBody>, params(("id" = String, Path, description = "Instance id"), ("action" = String, Path, description = "start, pause, resume or cancel"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/{action}", tag = "campaigns", summary = "Start (resolving its targets), pause, resume or cancel", request_body = Option<CampaignActionBody>, params(("id" = String, Path, description = "Instance id"), ("action" = String, Path, description = "start, pause, resume or cancel"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]
 async fn act(
     state: web::Data<AppState>,
     principal: Principal,

@@ -4,7 +4,8 @@ use super::auth::Principal;
 use super::command::{parse_body, run_command, CommandHeaders, Invocation};
 use super::error::ApiError;
 use super::schemas::{
-    CommandAccepted, ConfigurationBody, ErrorBody, InstanceView, ListPage, ReasonBody, SendCommandBody, StatusBody,
+    CommandAccepted, CommandErrors, ConfigurationBody, InstanceView, ListPage, ReadErrors, ReasonBody, SendCommandBody,
+    StatusBody,
 };
 use super::{now, AppState, ListQuery};
 use crate::audit::export::ExportedEvent;
@@ -35,7 +36,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
     );
 }
 
-#[utoipa::path(post, path = "/api/v1/devices", tag = "devices", summary = "Register a device", request_body = DeviceRegistration, params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 201, description = "Created", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/devices", tag = "devices", summary = "Register a device", request_body = DeviceRegistration, params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 201, description = "Created", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]
 async fn register(
     state: web::Data<AppState>,
     principal: Principal,
@@ -56,7 +57,7 @@ async fn register(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/devices", tag = "devices", summary = "List devices", params(("kind" = Option<DeviceKind>, Query, description = "Device type; `type` is accepted too"), ("status" = Option<DeviceStatus>, Query), ("protocol" = Option<Protocol>, Query), ("region" = Option<String>, Query), ("site" = Option<String>, Query), ("tag" = Option<String>, Query), ("q" = Option<String>, Query, description = "Text in the name"), ("include_decommissioned" = Option<bool>, Query), ("after" = Option<String>, Query, description = "Cursor"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000)), responses((status = 200, description = "A page", body = ListPage), (status = 400, description = "Bad query", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/devices", tag = "devices", summary = "List devices", params(("kind" = Option<DeviceKind>, Query, description = "Device type; `type` is accepted too"), ("status" = Option<DeviceStatus>, Query), ("protocol" = Option<Protocol>, Query), ("region" = Option<String>, Query), ("site" = Option<String>, Query), ("tag" = Option<String>, Query), ("q" = Option<String>, Query, description = "Text in the name"), ("include_decommissioned" = Option<bool>, Query), ("after" = Option<String>, Query, description = "Cursor"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000)), responses((status = 200, description = "A page", body = ListPage), ReadErrors), security(("bearer" = [])))]
 async fn list(
     state: web::Data<AppState>,
     _principal: Principal,
@@ -69,7 +70,7 @@ async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
-#[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "devices", summary = "A device and its last telemetry", params(("id" = String, Path, description = "Instance id")), responses((status = 200, description = "The device", body = InstanceView), (status = 400, description = "Bad query", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "devices", summary = "A device and its last telemetry", params(("id" = String, Path, description = "Instance id")), responses((status = 200, description = "The device", body = InstanceView), ReadErrors), security(("bearer" = [])))]
 async fn detail(
     state: web::Data<AppState>,
     _principal: Principal,
@@ -84,7 +85,7 @@ async fn detail(
     super::history::instance_view(&state, &state.platform.devices, &id, extra).await
 }
 
-#[utoipa::path(put, path = "/api/v1/devices/{id}/configuration", tag = "devices", summary = "Change configuration keys", request_body = ConfigurationBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/api/v1/devices/{id}/configuration", tag = "devices", summary = "Change configuration keys", request_body = ConfigurationBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]
 async fn configure(
     state: web::Data<AppState>,
     principal: Principal,
@@ -106,7 +107,7 @@ async fn configure(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/devices/{id}/status", tag = "devices", summary = "Change the status", request_body = StatusBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/devices/{id}/status", tag = "devices", summary = "Change the status", request_body = StatusBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]
 async fn change_status(
     state: web::Data<AppState>,
     principal: Principal,
@@ -127,7 +128,7 @@ async fn change_status(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/devices/{id}/commands", tag = "devices", summary = "Send a command to the device", request_body = SendCommandBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 202, description = "Sent", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/devices/{id}/commands", tag = "devices", summary = "Send a command to the device", request_body = SendCommandBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 202, description = "Sent", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]
 async fn send_command(
     state: web::Data<AppState>,
     principal: Principal,
@@ -156,7 +157,7 @@ async fn send_command(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/devices/{id}/decommission", tag = "devices", summary = "Decommission the device", request_body = ReasonBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/devices/{id}/decommission", tag = "devices", summary = "Decommission the device", request_body = ReasonBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]
 async fn decommission(
     state: web::Data<AppState>,
     principal: Principal,

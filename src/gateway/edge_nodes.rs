@@ -3,7 +3,7 @@
 use super::auth::Principal;
 use super::command::{parse_body, run_command, CommandHeaders, Invocation};
 use super::error::ApiError;
-use super::schemas::{CommandAccepted, DeployBody, ErrorBody, InstanceView, ListPage, ReasonBody};
+use super::schemas::{CommandAccepted, CommandErrors, DeployBody, InstanceView, ListPage, ReadErrors, ReasonBody};
 use super::{now, AppState, ListQuery};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -27,7 +27,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
     );
 }
 
-#[utoipa::path(post, path = "/api/v1/edge-nodes", tag = "edge-nodes", summary = "Register an edge node", request_body = EdgeNodeRegistration, params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 201, description = "Created", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/edge-nodes", tag = "edge-nodes", summary = "Register an edge node", request_body = EdgeNodeRegistration, params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 201, description = "Created", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]
 async fn register(
     state: web::Data<AppState>,
     principal: Principal,
@@ -48,7 +48,7 @@ async fn register(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/edge-nodes", tag = "edge-nodes", summary = "List edge nodes", params(("kind" = Option<EdgeNodeKind>, Query), ("region" = Option<String>, Query), ("site" = Option<String>, Query), ("q" = Option<String>, Query), ("include_decommissioned" = Option<bool>, Query), ("after" = Option<String>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000)), responses((status = 200, description = "A page", body = ListPage), (status = 400, description = "Bad query", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/edge-nodes", tag = "edge-nodes", summary = "List edge nodes", params(("kind" = Option<EdgeNodeKind>, Query), ("region" = Option<String>, Query), ("site" = Option<String>, Query), ("q" = Option<String>, Query), ("include_decommissioned" = Option<bool>, Query), ("after" = Option<String>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000)), responses((status = 200, description = "A page", body = ListPage), ReadErrors), security(("bearer" = [])))]
 async fn list(
     state: web::Data<AppState>,
     _principal: Principal,
@@ -61,7 +61,7 @@ async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
-#[utoipa::path(get, path = "/api/v1/edge-nodes/{id}", tag = "edge-nodes", summary = "An edge node", params(("id" = String, Path, description = "Instance id")), responses((status = 200, description = "The node", body = InstanceView), (status = 400, description = "Bad query", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/edge-nodes/{id}", tag = "edge-nodes", summary = "An edge node", params(("id" = String, Path, description = "Instance id")), responses((status = 200, description = "The node", body = InstanceView), ReadErrors), security(("bearer" = [])))]
 async fn detail(
     state: web::Data<AppState>,
     _principal: Principal,
@@ -70,7 +70,7 @@ async fn detail(
     super::history::instance_view(&state, &state.platform.edge_nodes, &id, json!({})).await
 }
 
-#[utoipa::path(post, path = "/api/v1/edge-nodes/{id}/deployments", tag = "edge-nodes", summary = "Request a model deployment", request_body = DeployBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 202, description = "Sent", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/edge-nodes/{id}/deployments", tag = "edge-nodes", summary = "Request a model deployment", request_body = DeployBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 202, description = "Sent", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]
 async fn deploy(
     state: web::Data<AppState>,
     principal: Principal,
@@ -100,7 +100,7 @@ async fn deploy(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/edge-nodes/{id}/services/{service}/{action}", tag = "edge-nodes", summary = "Start, stop or restart a service", params(("id" = String, Path, description = "Instance id"), ("service" = String, Path), ("action" = String, Path, description = "start, stop or restart"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/edge-nodes/{id}/services/{service}/{action}", tag = "edge-nodes", summary = "Start, stop or restart a service", params(("id" = String, Path, description = "Instance id"), ("service" = String, Path), ("action" = String, Path, description = "start, stop or restart"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]
 async fn service(
     state: web::Data<AppState>,
     principal: Principal,
@@ -126,7 +126,7 @@ async fn service(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/edge-nodes/{id}/decommission", tag = "edge-nodes", summary = "Decommission the node", request_body = ReasonBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/edge-nodes/{id}/decommission", tag = "edge-nodes", summary = "Decommission the node", request_body = ReasonBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]
 async fn decommission(
     state: web::Data<AppState>,
     principal: Principal,

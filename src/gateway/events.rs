@@ -2,7 +2,7 @@
 
 use super::auth::Principal;
 use super::error::ApiError;
-use super::schemas::{ErrorBody, EventsPage, ServerSentEvent};
+use super::schemas::{EventsPage, ReadErrors, ServerSentEvent};
 use super::AppState;
 use crate::audit::export::ExportedEvent;
 use crate::store::{EventLog, LogSubscription};
@@ -24,7 +24,7 @@ struct PageQuery {
     limit: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/api/v1/events", tag = "events", summary = "The global log, paged (auditor, admin)", params(("from" = Option<u64>, Query, minimum = 1), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000)), responses((status = 200, description = "A page", body = EventsPage), (status = 400, description = "Bad query", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/events", tag = "events", summary = "The global log, paged (auditor, admin)", params(("from" = Option<u64>, Query, minimum = 1), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000)), responses((status = 200, description = "A page", body = EventsPage), ReadErrors), security(("bearer" = [])))]
 async fn page(
     state: web::Data<AppState>,
     principal: Principal,
@@ -47,7 +47,7 @@ struct StreamQuery {
 
 /// Server-sent events from `from` (or after `Last-Event-ID`), then live. Each event's SSE id is
 /// its global position.
-#[utoipa::path(get, path = "/api/v1/events/stream", tag = "events", summary = "The global log as server-sent events, resumable with Last-Event-ID (auditor, admin)", params(("from" = Option<u64>, Query, minimum = 1), ("Last-Event-ID" = Option<u64>, Header)), responses((status = 200, description = "text/event-stream; each event id is its global position", content_type = "text/event-stream", body = ServerSentEvent), (status = 400, description = "Bad query", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/events/stream", tag = "events", summary = "The global log as server-sent events, resumable with Last-Event-ID (auditor, admin)", params(("from" = Option<u64>, Query, minimum = 1), ("Last-Event-ID" = Option<u64>, Header)), responses((status = 200, description = "text/event-stream; each event id is its global position", content_type = "text/event-stream", body = ServerSentEvent), ReadErrors), security(("bearer" = [])))]
 async fn stream(
     state: web::Data<AppState>,
     principal: Principal,

@@ -2,7 +2,7 @@
 
 use super::auth::Principal;
 use super::error::ApiError;
-use super::schemas::{ErrorBody, HistoryPage, PointInTimeView};
+use super::schemas::{HistoryPage, PointInTimeView, ReadErrors};
 use super::AppState;
 use crate::actors::ActorDirectory;
 use crate::aggregates::StoredAggregate;
@@ -100,8 +100,7 @@ macro_rules! instance_history_routes {
         #[utoipa::path(get, path = concat!("/api/v1/", $prefix, "/{id}/events"), tag = $tag,
             summary = "The instance's events, paged",
             params(("id" = String, Path), ("from_version" = Option<u64>, Query, minimum = 1), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000)),
-            responses((status = 200, description = "A page", body = HistoryPage), (status = 400, description = "Bad query", body = ErrorBody),
-                (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody)),
+            responses((status = 200, description = "A page", body = HistoryPage), ReadErrors),
             security(("bearer" = [])))]
         pub async fn $history(
             state: web::Data<AppState>,
@@ -116,8 +115,7 @@ macro_rules! instance_history_routes {
         #[utoipa::path(get, path = concat!("/api/v1/", $prefix, "/{id}/state"), tag = $tag,
             summary = "The instance's state at an instant (at=RFC3339) or a version",
             params(("id" = String, Path), ("at" = Option<String>, Query, description = "RFC 3339"), ("version" = Option<u64>, Query)),
-            responses((status = 200, description = "The state", body = PointInTimeView), (status = 400, description = "Bad query", body = ErrorBody),
-                (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 404, description = "Unknown id or no events yet", body = ErrorBody)),
+            responses((status = 200, description = "The state", body = PointInTimeView), ReadErrors),
             security(("bearer" = [])))]
         pub async fn $state(
             state: web::Data<AppState>,

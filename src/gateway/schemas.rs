@@ -206,3 +206,49 @@ pub struct ServerSentEvent {
     /// The exported event, as JSON text.
     pub data: String,
 }
+
+/// The error answers of a command.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum CommandErrors {
+    /// Malformed JSON, a bad field or a bad header.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// Missing or unknown token.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// The role may not do this.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// Unknown id.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// A rule violation or a version conflict.
+    #[response(status = 409)]
+    Conflict(ErrorBody),
+    /// The body is too large.
+    #[response(status = 413)]
+    PayloadTooLarge(ErrorBody),
+    /// Too many commands are waiting for this instance.
+    #[response(status = 429)]
+    Overloaded(ErrorBody),
+    /// Temporarily unavailable.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+/// The error answers of a query.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum ReadErrors {
+    /// A bad query string.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// Missing or unknown token.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// The role may not do this.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// Unknown id, or no events yet at that point.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+}

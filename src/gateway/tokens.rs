@@ -3,7 +3,7 @@
 use super::auth::{Principal, Role};
 use super::command::parse_body;
 use super::error::ApiError;
-use super::schemas::{CreateTokenBody, CreatedToken, ErrorBody};
+use super::schemas::{CommandErrors, CreateTokenBody, CreatedToken};
 use super::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -14,7 +14,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
     config.route("/tokens", web::post().to(create));
 }
 
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", summary = "Create a token (admin)", request_body = CreateTokenBody, responses((status = 201, description = "The token, shown once", body = CreatedToken), (status = 400, description = "Malformed JSON, bad field or header", body = ErrorBody), (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 403, description = "The role may not do this", body = ErrorBody), (status = 404, description = "Unknown id", body = ErrorBody), (status = 409, description = "Rule violation or version conflict", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 429, description = "Too many commands waiting for this instance", body = ErrorBody), (status = 503, description = "Temporarily unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", summary = "Create a token (admin)", request_body = CreateTokenBody, responses((status = 201, description = "The token, shown once", body = CreatedToken), CommandErrors), security(("bearer" = [])))]
 async fn create(state: web::Data<AppState>, principal: Principal, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     if principal.role != Role::Admin {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "only admins create tokens"));
