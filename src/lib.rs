@@ -11,6 +11,7 @@
 //! - [`audit`]: verification of the whole log, point-in-time state, export and import.
 //! - [`projector`]: runs the read models of `optibid-projections` over the global log.
 //! - [`gateway`]: the HTTP API.
+//! - [`mqtt`]: devices and edge nodes over MQTT (embedded broker, ingest, downlink).
 //! - [`bench`]: the measurements behind `docs/benchmarks.md`.
 //! - [`cli`]: the `optibid` command line.
 
@@ -20,5 +21,6 @@ pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod gateway;
+pub mod mqtt;
 pub mod projector;
 pub mod store;

@@ -4,11 +4,13 @@ use super::aggregate_actor::CommandMetadata;
 use super::directory::{ActorDirectory, DirectoryConfig};
 use super::error::ExecuteError;
 use crate::aggregates::event_ids;
-use crate::store::{EventLog, EventMetadata, ExpectedVersion, GlobalPosition, SledEventLog, StreamName};
+use crate::store::{EventLog, EventMetadata, ExpectedVersion, GlobalPosition, SledEventLog, StoreError, StreamName};
 use optibid_domain::campaign::FleetCampaign;
 use optibid_domain::device::{Device, DeviceCommand, DeviceError};
 use optibid_domain::edge::EdgeNode;
+use optibid_domain::ids::DeviceId;
 use optibid_domain::telemetry::{TelemetryBatch, TelemetryEvent, TELEMETRY_SCHEMA_VERSION, TELEMETRY_STREAM_KIND};
+use optibid_domain::time::Timestamp;
 use optibid_domain::EventName;
 use optibid_snapshots::SnapshotStore;
 use std::sync::Arc;
@@ -97,6 +99,22 @@ impl Platform {
         let observe = CommandMetadata { idempotency_key: Some(format!("telemetry-{event_id}")), ..metadata };
         self.devices.execute(device_id.as_str(), DeviceCommand::ObserveTelemetry { extremes, at }, observe).await?;
         Ok(outcome.positions.first().copied().unwrap_or_default())
+    }
+
+    /// Time of the newest sample stored for `device` (`None` when it has no telemetry, or when the
+    /// newest batch's payload was pruned).
+    pub fn latest_telemetry_ts(&self, device: &DeviceId) -> Result<Option<Timestamp>, StoreError> {
+        let stream =
+            StreamName::new(TELEMETRY_STREAM_KIND, device.as_str()).map_err(|e| StoreError::Encode(e.to_string()))?;
+        let version = self.log.stream_version(&stream)?;
+        let Some(record) = self.log.read_stream_event(&stream, version)? else {
+            return Ok(None);
+        };
+        match crate::store::codec::decode_payload::<TelemetryEvent>(&record, TELEMETRY_SCHEMA_VERSION) {
+            Ok(TelemetryEvent::Recorded(batch)) => Ok(Some(batch.last_ts())),
+            Err(StoreError::Pruned(_)) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     /// Stops every actor and closes the log.

@@ -2,7 +2,11 @@
 
 use super::DataArgs;
 use crate::actors::{DirectoryConfig, Platform};
-use crate::gateway::{self, auth::Role, AppState};
+use crate::gateway::{self, auth::Role, AppState, Connectivity};
+use crate::mqtt::endpoint::BrokerAddress;
+use crate::mqtt::payload::PayloadLimits;
+use crate::mqtt::pipeline::IngestOptions;
+use crate::mqtt::{MqttService, MqttSettings};
 use crate::store::{EventLog, SledEventLog};
 use anyhow::Context;
 use optibid_snapshots::SnapshotPolicy;
@@ -33,6 +37,68 @@ pub struct ServeArgs {
     /// Size of the storage engine's page cache, MiB.
     #[arg(long, default_value_t = 256)]
     cache_mib: u64,
+    #[command(flatten)]
+    mqtt: MqttArgs,
+}
+
+/// MQTT options shared by `serve` and `demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MqttArgs {
+    /// Address of the embedded MQTT broker (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8471", conflicts_with = "mqtt_broker")]
+    pub mqtt_listen: SocketAddr,
+    /// Use this broker (mqtt://[user:password@]host:port) instead of the embedded one.
+    #[arg(long)]
+    pub mqtt_broker: Option<String>,
+    /// MQTT shared-subscription group, so several `serve` processes split the device stream.
+    #[arg(long)]
+    pub mqtt_shared_group: Option<String>,
+    /// Largest MQTT payload accepted, bytes.
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub mqtt_max_payload: usize,
+    /// Most MQTT messages handled in one ingest round.
+    #[arg(long, default_value_t = 4_096)]
+    pub mqtt_max_round: usize,
+    /// Register unknown devices on their first telemetry instead of refusing their messages.
+    #[arg(long)]
+    pub auto_provision: bool,
+}
+
+impl MqttArgs {
+    /// The settings these options describe.
+    pub fn settings(&self) -> anyhow::Result<MqttSettings> {
+        let external = match &self.mqtt_broker {
+            Some(url) => Some(BrokerAddress::parse(url)?),
+            None => None,
+        };
+        Ok(MqttSettings {
+            listen: self.mqtt_listen,
+            external,
+            shared_group: self.mqtt_shared_group.clone(),
+            ingest: IngestOptions {
+                limits: PayloadLimits { max_bytes: self.mqtt_max_payload, ..PayloadLimits::default() },
+                auto_provision: self.auto_provision,
+            },
+            max_round: self.mqtt_max_round,
+        })
+    }
+}
+
+/// Starts the MQTT side for `state` and records its counters there.
+pub async fn start_mqtt(state: &Arc<AppState>, args: &MqttArgs) -> anyhow::Result<MqttService> {
+    let service = MqttService::start(
+        state.platform.clone(),
+        state.credentials.clone(),
+        state.dead_letters.clone(),
+        args.settings()?,
+    )
+    .await?;
+    let _ = state.connectivity.set(Connectivity {
+        broker_url: service.endpoint.url(),
+        ingest: service.ingest_stats.clone(),
+        downlink: service.downlink_stats.clone(),
+    });
+    Ok(service)
 }
 
 pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -55,10 +121,12 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         format!("cannot listen on {} (is another process using it? choose another address with --http)", args.http)
     })?;
     let address = listener.local_addr()?;
+    let mqtt = start_mqtt(&state, &args.mqtt).await?;
     let server = gateway::server(listener, state)?;
     let handle = server.handle();
     info!(%address, data = %args.data.data.display(), head = platform.log.head().position, "optibid serving");
     let mut stdout = std::io::stdout();
+    writeln!(stdout, "optibid MQTT on {}", mqtt.endpoint.url())?;
     writeln!(stdout, "optibid listening on http://{address}")?;
     stdout.flush()?;
     let server = tokio::spawn(server);
@@ -66,6 +134,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     info!("shutting down");
     handle.stop(true).await;
     let _ = server.await;
+    mqtt.stop().await;
     platform.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ use super::schemas::{
 };
 use super::{now, AppState, ListQuery};
 use crate::audit::export::ExportedEvent;
+use crate::mqtt::credentials::device_login;
 use crate::store::EventLog;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -31,6 +32,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
             .route("/{id}/status", web::post().to(change_status))
             .route("/{id}/commands", web::post().to(send_command))
             .route("/{id}/decommission", web::post().to(decommission))
+            .route("/{id}/credentials", web::post().to(super::credentials::rotate_device))
             .route("/{id}/events", web::get().to(super::history::device_history))
             .route("/{id}/state", web::get().to(super::history::device_state)),
     );
@@ -45,16 +47,18 @@ async fn register(
 ) -> Result<HttpResponse, ApiError> {
     principal.require_command()?;
     let registration: DeviceRegistration = parse_body(&body)?;
+    let registration_id = registration.id.clone();
     let id = registration.id.to_string();
     let command = DeviceCommand::Register { registration, at: now() };
-    run_command(
+    let response = run_command(
         &state,
         &state.platform.devices,
         Invocation { principal: &principal, headers, id: &id, command },
         StatusCode::CREATED,
         json!({}),
     )
-    .await
+    .await?;
+    super::credentials::issue_on_registration(&state, response, device_login(&registration_id)).await
 }
 
 #[utoipa::path(get, path = "/api/v1/devices", tag = "devices", summary = "List devices", params(("kind" = Option<DeviceKind>, Query, description = "Device type; `type` is accepted too"), ("status" = Option<DeviceStatus>, Query), ("protocol" = Option<Protocol>, Query), ("region" = Option<String>, Query), ("site" = Option<String>, Query), ("tag" = Option<String>, Query), ("q" = Option<String>, Query, description = "Text in the name"), ("include_decommissioned" = Option<bool>, Query), ("after" = Option<String>, Query, description = "Cursor"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000)), responses((status = 200, description = "A page", body = ListPage), ReadErrors), security(("bearer" = [])))]

@@ -5,6 +5,7 @@ use super::command::{parse_body, run_command, CommandHeaders, Invocation};
 use super::error::ApiError;
 use super::schemas::{CommandAccepted, CommandErrors, DeployBody, InstanceView, ListPage, ReadErrors, ReasonBody};
 use super::{now, AppState, ListQuery};
+use crate::mqtt::credentials::edge_login;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use optibid_domain::edge::{EdgeNodeCommand, EdgeNodeKind, EdgeNodeRegistration};
@@ -22,6 +23,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
             .route("/{id}/deployments", web::post().to(deploy))
             .route("/{id}/services/{service}/{action}", web::post().to(service))
             .route("/{id}/decommission", web::post().to(decommission))
+            .route("/{id}/credentials", web::post().to(super::credentials::rotate_edge_node))
             .route("/{id}/events", web::get().to(super::history::edge_history))
             .route("/{id}/state", web::get().to(super::history::edge_state)),
     );
@@ -36,16 +38,18 @@ async fn register(
 ) -> Result<HttpResponse, ApiError> {
     principal.require_command()?;
     let registration: EdgeNodeRegistration = parse_body(&body)?;
+    let registration_id = registration.id.clone();
     let id = registration.id.to_string();
     let command = EdgeNodeCommand::Register { registration, at: now() };
-    run_command(
+    let response = run_command(
         &state,
         &state.platform.edge_nodes,
         Invocation { principal: &principal, headers, id: &id, command },
         StatusCode::CREATED,
         json!({}),
     )
-    .await
+    .await?;
+    super::credentials::issue_on_registration(&state, response, edge_login(&registration_id)).await
 }
 
 #[utoipa::path(get, path = "/api/v1/edge-nodes", tag = "edge-nodes", summary = "List edge nodes", params(("kind" = Option<EdgeNodeKind>, Query), ("region" = Option<String>, Query), ("site" = Option<String>, Query), ("q" = Option<String>, Query), ("include_decommissioned" = Option<bool>, Query), ("after" = Option<String>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000)), responses((status = 200, description = "A page", body = ListPage), ReadErrors), security(("bearer" = [])))]

@@ -14,7 +14,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 /// `GET /readyz`: the store is open, the actors answer and no read model has stopped.
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let stopped: Vec<String> = [
+    let mut stopped: Vec<String> = [
         ("device_directory", state.device_directory.failure()),
         ("edge_directory", state.edge_directory.failure()),
         ("campaign_list", state.campaign_list.failure()),
@@ -22,12 +22,21 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     .into_iter()
     .filter_map(|(name, failure)| failure.map(|f| format!("{name} stopped at position {}: {}", f.position, f.reason)))
     .collect();
+    if let Some(connectivity) = state.connectivity.get() {
+        if connectivity.ingest.failed.load(std::sync::atomic::Ordering::SeqCst) {
+            stopped.push("the MQTT ingest stopped after a storage failure".to_owned());
+        }
+    }
     let actors_answer = state.platform.devices.state("readiness-probe").await.is_ok();
     let ready = stopped.is_empty() && actors_answer;
     let body = json!({
         "ready": ready,
         "log_head": state.platform.log.head().position,
         "actors": actors_answer,
+        "mqtt": state.connectivity.get().map(|c| json!({
+            "broker": c.broker_url,
+            "connected": c.ingest.connected.load(std::sync::atomic::Ordering::Relaxed),
+        })),
         "projections": {
             "device_directory": state.device_directory.position(),
             "edge_directory": state.edge_directory.position(),

@@ -11,6 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 /// Labels of a request.
@@ -31,6 +32,20 @@ pub struct ProjectionLabels {
     pub projection: String,
 }
 
+/// Labels of a dead-letter reason.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// The reason's code.
+    pub reason: String,
+}
+
+/// Labels of an MQTT counter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct MqttLabels {
+    /// What is counted.
+    pub kind: String,
+}
+
 /// The gateway's metrics.
 pub struct ApiMetrics {
     registry: Mutex<Registry>,
@@ -40,6 +55,9 @@ pub struct ApiMetrics {
     live_actors: Gauge,
     pending_commands: Gauge,
     projection_position: Family<ProjectionLabels, Gauge>,
+    dead_letters: Family<ReasonLabels, Counter>,
+    mqtt: Family<MqttLabels, Counter>,
+    mqtt_connected: Gauge,
 }
 
 impl Default for ApiMetrics {
@@ -52,6 +70,9 @@ impl Default for ApiMetrics {
         let live_actors = Gauge::default();
         let pending_commands = Gauge::default();
         let projection_position = Family::<ProjectionLabels, Gauge>::default();
+        let dead_letters = Family::<ReasonLabels, Counter>::default();
+        let mqtt = Family::<MqttLabels, Counter>::default();
+        let mqtt_connected = Gauge::default();
         let mut registry = Registry::with_prefix("optibid");
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
@@ -63,8 +84,22 @@ impl Default for ApiMetrics {
             "Global position each read model has applied",
             projection_position.clone(),
         );
+        registry.register("dead_letters", "Device messages refused, by reason", dead_letters.clone());
+        registry.register(
+            "mqtt",
+            "MQTT messages received, acknowledged, stored as telemetry, commands published and timed out",
+            mqtt.clone(),
+        );
+        registry.register(
+            "mqtt_connected",
+            "Whether the MQTT ingest is connected to its broker",
+            mqtt_connected.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
+            dead_letters,
+            mqtt,
+            mqtt_connected,
             requests,
             latency,
             events_appended,
@@ -81,6 +116,11 @@ impl ApiMetrics {
         self.requests.get_or_create(&labels).inc();
         self.latency.get_or_create(&labels).observe(seconds);
     }
+}
+
+/// Moves a counter up to `value`, a total kept elsewhere.
+fn catch_up(counter: impl std::ops::Deref<Target = Counter>, value: u64) {
+    counter.inc_by(value.saturating_sub(counter.get()));
 }
 
 /// `GET /metrics`.
@@ -104,6 +144,24 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     ] {
         let labels = ProjectionLabels { projection: name.to_owned() };
         metrics.projection_position.get_or_create(&labels).set(i64::try_from(position).unwrap_or(i64::MAX));
+    }
+    for (reason, count) in state.dead_letters.counts() {
+        catch_up(metrics.dead_letters.get_or_create(&ReasonLabels { reason: reason.code().to_owned() }), count);
+    }
+    if let Some(connectivity) = state.connectivity.get() {
+        let (ingest, downlink) = (&connectivity.ingest, &connectivity.downlink);
+        for (kind, value) in [
+            ("received", &ingest.received),
+            ("acknowledged", &ingest.acknowledged),
+            ("telemetry_events", &ingest.telemetry_events),
+            ("samples", &ingest.samples),
+            ("ingest_rounds", &ingest.rounds),
+            ("commands_published", &downlink.published),
+            ("commands_timed_out", &downlink.timed_out),
+        ] {
+            catch_up(metrics.mqtt.get_or_create(&MqttLabels { kind: kind.to_owned() }), value.load(Ordering::Relaxed));
+        }
+        metrics.mqtt_connected.set(i64::from(ingest.connected.load(Ordering::Relaxed)));
     }
     let mut text = String::new();
     let encoded = match metrics.registry.lock() {

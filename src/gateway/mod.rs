@@ -6,7 +6,8 @@
 //! - [`devices`], [`edge_nodes`], [`campaigns`]: commands and queries per resource.
 //! - [`history`]: an instance's events and its state at any instant.
 //! - [`events`]: the global log, paged and as server-sent events; [`audit`]: verification.
-//! - [`tokens`]: token creation by admins.
+//! - [`tokens`]: token creation by admins; [`credentials`]: MQTT secrets of devices and edge
+//!   nodes; [`dead_letters`]: device messages that were refused.
 //! - [`metrics`]: `/metrics` for Prometheus; [`openapi`]: `/openapi.json` and `/api/docs`.
 //! - [`health`]: `/healthz` and `/readyz`; [`request_span`]: a span and request id per request.
 
@@ -14,6 +15,8 @@ pub mod audit;
 pub mod auth;
 pub mod campaigns;
 pub mod command;
+pub mod credentials;
+pub mod dead_letters;
 pub mod devices;
 pub mod edge_nodes;
 pub mod error;
@@ -27,6 +30,10 @@ pub mod schemas;
 pub mod tokens;
 
 use crate::actors::Platform;
+use crate::mqtt::credentials::ClientCredentials;
+use crate::mqtt::dead_letter::DeadLetterStore;
+use crate::mqtt::downlink::DownlinkStats;
+use crate::mqtt::ingest::IngestStats;
 use crate::projector::Projected;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
@@ -40,7 +47,10 @@ use optibid_projections::edge_directory::EdgeNodeEntry;
 use optibid_projections::Directory;
 use serde::Deserialize;
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+/// How many dead letters are kept (the oldest go first).
+pub const DEAD_LETTERS_KEPT: usize = 100_000;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -61,6 +71,23 @@ pub struct AppState {
     pub idempotency: sled::Tree,
     /// Prometheus metrics.
     pub metrics: metrics::ApiMetrics,
+    /// MQTT secrets of devices and edge nodes.
+    pub credentials: ClientCredentials,
+    /// Refused device messages.
+    pub dead_letters: DeadLetterStore,
+    /// The MQTT side's counters, once it runs.
+    pub connectivity: OnceLock<Connectivity>,
+}
+
+/// Counters of the protocol side, shown in `/metrics` and `/readyz`.
+#[derive(Clone)]
+pub struct Connectivity {
+    /// The broker the platform uses.
+    pub broker_url: String,
+    /// MQTT ingest counters.
+    pub ingest: Arc<IngestStats>,
+    /// Downlink counters.
+    pub downlink: Arc<DownlinkStats>,
 }
 
 impl AppState {
@@ -74,6 +101,9 @@ impl AppState {
             tokens: TokenStore::open(log.database())?,
             idempotency: log.database().open_tree(command::IDEMPOTENCY_TREE)?,
             metrics: metrics::ApiMetrics::default(),
+            credentials: ClientCredentials::open(log.database())?,
+            dead_letters: DeadLetterStore::open(log.database(), DEAD_LETTERS_KEPT)?,
+            connectivity: OnceLock::new(),
             platform,
         })
     }
@@ -121,6 +151,7 @@ pub fn server(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<ac
                     .configure(devices::routes)
                     .configure(edge_nodes::routes)
                     .configure(campaigns::routes)
+                    .configure(dead_letters::routes)
                     .configure(events::routes)
                     .configure(audit::routes)
                     .configure(tokens::routes),

@@ -1,7 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations, and a human-readable page
 //! rendered from it.
 
-use super::{audit, campaigns, devices, edge_nodes, events, history, schemas, tokens};
+use super::{audit, campaigns, credentials, dead_letters, devices, edge_nodes, events, history, schemas, tokens};
+use crate::mqtt::dead_letter::{DeadLetter, DeadLetterReason};
 use actix_web::{get, HttpResponse};
 use optibid_domain::campaign::{CampaignDefinition, CampaignKind, TargetSelector};
 use optibid_domain::device::{DeviceKind, DeviceRegistration, DeviceStatus, MetricDeclaration, Protocol};
@@ -23,6 +24,7 @@ use utoipa::{Modify, OpenApi};
         campaigns::create, campaigns::list, campaigns::detail, campaigns::act,
         history::campaign_history, history::campaign_state,
         events::page, events::stream, audit::verify, tokens::create,
+        credentials::rotate_device, credentials::rotate_edge_node, dead_letters::list,
     ),
     components(schemas(
         DeviceRegistration, DeviceKind, Protocol, DeviceStatus, MetricDeclaration, DeviceId,
@@ -31,6 +33,7 @@ use utoipa::{Modify, OpenApi};
         schemas::CommandAccepted, schemas::ErrorBody, schemas::ErrorDetail, schemas::InstanceView,
         schemas::ListPage, schemas::HistoryPage, schemas::PointInTimeView, schemas::EventsPage,
         schemas::VerifyResult, schemas::CreatedToken, schemas::ServerSentEvent,
+        schemas::IssuedCredentials, schemas::DeadLettersPage, DeadLetter, DeadLetterReason,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -40,6 +43,7 @@ use utoipa::{Modify, OpenApi};
         (name = "events", description = "The global event log"),
         (name = "audit", description = "Verification"),
         (name = "tokens", description = "API tokens"),
+        (name = "dead-letters", description = "Device messages the platform refused"),
     )
 )]
 pub struct ApiDoc;

@@ -96,6 +96,28 @@ pub struct CommandAccepted {
     pub command_id: Option<String>,
     /// Id of a model deployment.
     pub deployment_id: Option<String>,
+    /// MQTT user name of a newly registered device or edge node.
+    pub mqtt_login: Option<String>,
+    /// Its MQTT secret, shown only in the answer to the registration.
+    pub mqtt_secret: Option<String>,
+}
+
+/// A newly issued MQTT secret (shown once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedCredentials {
+    /// The MQTT user name to connect with.
+    pub mqtt_login: String,
+    /// The secret; the previous one no longer works.
+    pub mqtt_secret: String,
+}
+
+/// A page of dead letters.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadLettersPage {
+    /// The dead letters, oldest first.
+    pub items: Vec<crate::mqtt::dead_letter::DeadLetter>,
+    /// Cursor for the next page, when there may be one.
+    pub next: Option<u64>,
 }
 
 /// Details of an error.

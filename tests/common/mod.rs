@@ -2,6 +2,10 @@
 
 #![allow(dead_code)]
 
+pub mod http;
+pub mod mqtt;
+pub mod services;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -43,28 +47,36 @@ pub struct Server {
     pub address: String,
     /// The admin token printed on first start, if this start printed one.
     pub admin_token: Option<String>,
+    /// `HOST:PORT` of the MQTT broker the server uses.
+    pub mqtt: String,
 }
 
 impl Server {
-    /// Starts `optibid serve` on `data` with `extra` arguments.
+    /// Starts `optibid serve` on `data` with `extra` arguments (with the embedded MQTT broker on
+    /// a free port unless `extra` names a broker).
     pub fn start(data: &Path, extra: &[&str]) -> Server {
         use std::io::BufRead;
+        let mqtt: &[&str] = if extra.contains(&"--mqtt-broker") { &[] } else { &["--mqtt-listen", "127.0.0.1:0"] };
         let child = Command::new(OPTIBID)
             .args(["serve", "--http", "127.0.0.1:0", "--data"])
             .arg(data)
+            .args(mqtt)
             .args(extra)
-            .env("OPTIBID_LOG", "warn")
+            .env("OPTIBID_LOG", std::env::var("OPTIBID_TEST_SERVER_LOG").map_or("warn", |_| "info"))
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(server_log())
             .spawn()
             .expect("serve starts");
-        let mut server = Server { child, address: String::new(), admin_token: None };
+        let mut server = Server { child, address: String::new(), admin_token: None, mqtt: String::new() };
         let mut stdout = std::io::BufReader::new(server.child.stdout.take().expect("piped"));
         loop {
             let mut line = String::new();
             assert!(stdout.read_line(&mut line).unwrap_or(0) > 0, "serve exited before listening");
             if let Some(token) = line.trim().rsplit(' ').next().filter(|_| line.contains("admin token")) {
                 server.admin_token = Some(token.to_owned());
+            }
+            if let Some(address) = line.trim().strip_prefix("optibid MQTT on mqtt://") {
+                server.mqtt = address.to_owned();
             }
             if let Some(address) = line.trim().strip_prefix("optibid listening on http://") {
                 server.address = address.to_owned();
@@ -91,4 +103,13 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Where a test server's log goes: appended to the file `OPTIBID_TEST_SERVER_LOG` names, when
+/// set (for looking into a failing test), else nowhere.
+fn server_log() -> std::process::Stdio {
+    std::env::var("OPTIBID_TEST_SERVER_LOG")
+        .ok()
+        .and_then(|path| std::fs::OpenOptions::new().create(true).append(true).open(path).ok())
+        .map_or_else(std::process::Stdio::null, std::process::Stdio::from)
 }

@@ -1,0 +1,209 @@
+//! The MQTT ingest actor. A poller task reads the broker connection (rumqttc, QoS 1, manual
+//! acknowledgements) into a bounded queue; the actor drains whatever has arrived into one round
+//! of the [`IngestPipeline`] and acknowledges those messages to the broker only after the round's
+//! events and dead letters are on disk. A crash before the acknowledgement makes the broker
+//! deliver the messages again, and the pipeline stores them once.
+
+use super::backoff::Backoff;
+use super::endpoint::MqttEndpoint;
+use super::pipeline::{InboundMessage, IngestPipeline};
+use super::topic::{shared, INGEST_FILTERS};
+use optibid_domain::time::Timestamp;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use rumqttc::{AsyncClient, Event, Packet, Publish, QoS, SubscribeFilter};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Messages the poller may queue before it stops reading the connection.
+const QUEUE_CAPACITY: usize = 16_384;
+
+/// How long one drain waits for a first message before it lets other actor messages run.
+const IDLE_WAIT: Duration = Duration::from_millis(200);
+
+/// Counters of the ingest, read by `/metrics`.
+#[derive(Debug, Default)]
+pub struct IngestStats {
+    /// Messages received from the broker.
+    pub received: AtomicU64,
+    /// Messages acknowledged to the broker (stored or dead-lettered).
+    pub acknowledged: AtomicU64,
+    /// Messages sent to the dead letters.
+    pub dead_lettered: AtomicU64,
+    /// Telemetry events appended.
+    pub telemetry_events: AtomicU64,
+    /// Samples in those events.
+    pub samples: AtomicU64,
+    /// Rounds run.
+    pub rounds: AtomicU64,
+    /// Whether the client is connected to the broker.
+    pub connected: AtomicBool,
+    /// Whether a round failed on storage, after which nothing more is acknowledged.
+    pub failed: AtomicBool,
+}
+
+/// What the ingest actor needs to start.
+pub struct IngestArguments {
+    /// The broker.
+    pub endpoint: MqttEndpoint,
+    /// MQTT client id (stable across restarts, so the broker keeps the session).
+    pub client_id: String,
+    /// Shared-subscription group, so several processes split the stream.
+    pub shared_group: Option<String>,
+    /// Most messages in one round.
+    pub max_round: usize,
+    /// The pipeline rounds run through.
+    pub pipeline: IngestPipeline,
+    /// Counters.
+    pub stats: Arc<IngestStats>,
+}
+
+/// Messages of the ingest actor.
+#[derive(Debug)]
+pub enum IngestMessage {
+    /// Take what has arrived and run one round.
+    Drain,
+}
+
+/// The ingest actor's state.
+pub struct IngestState {
+    client: AsyncClient,
+    inbox: mpsc::Receiver<Publish>,
+    poller: JoinHandle<()>,
+    pipeline: IngestPipeline,
+    max_round: usize,
+    stats: Arc<IngestStats>,
+}
+
+/// The MQTT ingest actor.
+#[derive(Debug, Default)]
+pub struct MqttIngest;
+
+impl Actor for MqttIngest {
+    type Msg = IngestMessage;
+    type State = IngestState;
+    type Arguments = IngestArguments;
+
+    #[tracing::instrument(name = "mqtt_ingest", skip_all, fields(client_id = %args.client_id))]
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        args: IngestArguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let mut options = args.endpoint.options(&args.client_id);
+        options.set_manual_acks(true).set_inflight(1_000);
+        let (client, eventloop) = AsyncClient::new(options, 1_024);
+        let filters: Vec<SubscribeFilter> = INGEST_FILTERS
+            .iter()
+            .map(|f| SubscribeFilter::new(shared(f, args.shared_group.as_deref()), QoS::AtLeastOnce))
+            .collect();
+        let (sender, inbox) = mpsc::channel(QUEUE_CAPACITY);
+        let poller = tokio::spawn(poll(eventloop, client.clone(), filters, sender, args.stats.clone()));
+        myself.send_message(IngestMessage::Drain)?;
+        Ok(IngestState {
+            client,
+            inbox,
+            poller,
+            pipeline: args.pipeline,
+            max_round: args.max_round.max(1),
+            stats: args.stats,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            IngestMessage::Drain => {
+                if let Ok(Some(first)) = tokio::time::timeout(IDLE_WAIT, state.inbox.recv()).await {
+                    let mut round = vec![first];
+                    while round.len() < state.max_round {
+                        match state.inbox.try_recv() {
+                            Ok(publish) => round.push(publish),
+                            Err(_) => break,
+                        }
+                    }
+                    run_round(state, round).await?;
+                }
+                myself.send_message(IngestMessage::Drain)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(&self, _myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        state.poller.abort();
+        let _ = state.client.try_disconnect();
+        Ok(())
+    }
+}
+
+#[tracing::instrument(name = "mqtt_ingest.round", skip_all, fields(messages = round.len()))]
+async fn run_round(state: &mut IngestState, round: Vec<Publish>) -> Result<(), ActorProcessingErr> {
+    let messages: Vec<InboundMessage<'_>> =
+        round.iter().map(|p| InboundMessage { topic: &p.topic, payload: &p.payload }).collect();
+    let now = Timestamp(chrono::Utc::now().timestamp_millis());
+    let report = match state.pipeline.process(&messages, now).await {
+        Ok(report) => report,
+        Err(error) => {
+            state.stats.failed.store(true, Ordering::SeqCst);
+            tracing::error!(%error, "ingest round failed; its messages stay unacknowledged and the ingest stops");
+            return Err(error.into());
+        }
+    };
+    for publish in &round {
+        state.client.ack(publish).await?;
+    }
+    let stats = &state.stats;
+    stats.acknowledged.fetch_add(round.len() as u64, Ordering::Relaxed);
+    stats.dead_lettered.fetch_add(report.dead_letters as u64, Ordering::Relaxed);
+    stats.telemetry_events.fetch_add(report.telemetry_events as u64, Ordering::Relaxed);
+    stats.samples.fetch_add(report.samples as u64, Ordering::Relaxed);
+    stats.rounds.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Reads the connection until the actor goes away; reconnects with backoff and subscribes again
+/// on every connection.
+async fn poll(
+    mut eventloop: rumqttc::EventLoop,
+    client: AsyncClient,
+    filters: Vec<SubscribeFilter>,
+    sender: mpsc::Sender<Publish>,
+    stats: Arc<IngestStats>,
+) {
+    let mut backoff = Backoff::default();
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                stats.received.fetch_add(1, Ordering::Relaxed);
+                if sender.send(publish).await.is_err() {
+                    return;
+                }
+            }
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                backoff.reset();
+                stats.connected.store(true, Ordering::SeqCst);
+                tracing::info!(session_present = ack.session_present, "MQTT ingest connected");
+                let (client, filters) = (client.clone(), filters.clone());
+                tokio::spawn(async move {
+                    if let Err(error) = client.subscribe_many(filters).await {
+                        tracing::error!(%error, "MQTT ingest cannot subscribe");
+                    }
+                });
+            }
+            Ok(_) => {}
+            Err(error) => {
+                stats.connected.store(false, Ordering::SeqCst);
+                let delay = backoff.next_delay();
+                tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "MQTT ingest connection lost");
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}

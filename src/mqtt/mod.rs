@@ -1,0 +1,135 @@
+//! Devices and edge nodes over MQTT: the embedded broker, the ingest actor that turns messages
+//! into events, the downlink that publishes commands, per-client secrets and the dead letters.
+
+pub mod backoff;
+pub mod broker;
+pub mod credentials;
+pub mod dead_letter;
+pub mod downlink;
+pub mod endpoint;
+pub mod ingest;
+pub mod payload;
+pub mod pipeline;
+pub mod topic;
+
+use crate::actors::Platform;
+use broker::{BrokerError, EmbeddedBroker};
+use credentials::ClientCredentials;
+use dead_letter::DeadLetterStore;
+use downlink::{Downlink, DownlinkError, DownlinkStats};
+use endpoint::{BrokerAddress, MqttEndpoint};
+use ingest::{IngestArguments, IngestMessage, IngestStats, MqttIngest};
+use pipeline::{IngestOptions, IngestPipeline};
+use ractor::{Actor, ActorRef};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Largest payload the embedded broker passes on. It is far above the ingest's own limit, so an
+/// oversized device message reaches the ingest and becomes a dead letter with its reason instead
+/// of only closing the device's connection.
+const BROKER_MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
+
+/// Name of the sled tree that holds this data folder's node id.
+const NODE_TREE: &str = "node";
+
+/// How the MQTT side of `serve` runs.
+#[derive(Debug, Clone)]
+pub struct MqttSettings {
+    /// Where the embedded broker listens (when no external broker is given).
+    pub listen: SocketAddr,
+    /// An external broker to use instead of the embedded one.
+    pub external: Option<BrokerAddress>,
+    /// Shared-subscription group, so several `serve` processes split one stream.
+    pub shared_group: Option<String>,
+    /// Payload limits and auto-provisioning.
+    pub ingest: IngestOptions,
+    /// Most messages per ingest round.
+    pub max_round: usize,
+}
+
+/// Why the MQTT side could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MqttError {
+    /// The embedded broker did not start.
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+    /// The downlink did not start.
+    #[error(transparent)]
+    Downlink(#[from] DownlinkError),
+    /// Storage failed.
+    #[error("MQTT storage failed: {0}")]
+    Storage(#[from] sled::Error),
+    /// The ingest actor did not start.
+    #[error("cannot start the MQTT ingest actor: {0}")]
+    Spawn(#[from] ractor::SpawnErr),
+}
+
+/// The running MQTT side: broker (when embedded), ingest actor and downlink.
+pub struct MqttService {
+    /// The broker the platform uses.
+    pub endpoint: MqttEndpoint,
+    /// Ingest counters.
+    pub ingest_stats: Arc<IngestStats>,
+    /// Downlink counters.
+    pub downlink_stats: Arc<DownlinkStats>,
+    ingest: ActorRef<IngestMessage>,
+    ingest_task: tokio::task::JoinHandle<()>,
+    _downlink: Downlink,
+}
+
+impl MqttService {
+    /// Starts the broker (unless an external one is configured), the ingest and the downlink.
+    pub async fn start(
+        platform: Arc<Platform>,
+        credentials: ClientCredentials,
+        dead_letters: DeadLetterStore,
+        settings: MqttSettings,
+    ) -> Result<Self, MqttError> {
+        let endpoint = match settings.external {
+            Some(address) => MqttEndpoint::External(address),
+            None => {
+                let listen = settings.listen;
+                let broker = tokio::task::spawn_blocking(move || {
+                    EmbeddedBroker::start(listen, credentials, BROKER_MAX_PAYLOAD_BYTES)
+                })
+                .await;
+                MqttEndpoint::Embedded(broker.map_err(|e| BrokerError::Thread(std::io::Error::other(e)))??)
+            }
+        };
+        let node = node_id(platform.log.database())?;
+        let ingest_stats = Arc::new(IngestStats::default());
+        let downlink_stats = Arc::new(DownlinkStats::default());
+        let downlink =
+            Downlink::start(platform.clone(), &endpoint, &format!("optibid-downlink-{node}"), downlink_stats.clone())?;
+        let arguments = IngestArguments {
+            endpoint: endpoint.clone(),
+            client_id: format!("optibid-ingest-{node}"),
+            shared_group: settings.shared_group,
+            max_round: settings.max_round,
+            pipeline: IngestPipeline::new(platform, dead_letters, settings.ingest),
+            stats: ingest_stats.clone(),
+        };
+        let (ingest, ingest_task) = Actor::spawn(None, MqttIngest, arguments).await?;
+        Ok(Self { endpoint, ingest_stats, downlink_stats, ingest, ingest_task, _downlink: downlink })
+    }
+
+    /// Stops the ingest (after its current round) and the downlink.
+    pub async fn stop(self) {
+        self.ingest.stop(None);
+        let _ = self.ingest_task.await;
+    }
+}
+
+/// This data folder's node id: made once, kept, and used in MQTT client ids so the broker keeps
+/// each node's session across restarts.
+fn node_id(db: &sled::Db) -> Result<String, sled::Error> {
+    let tree = db.open_tree(NODE_TREE)?;
+    let fresh = uuid::Uuid::new_v4().simple().to_string();
+    let stored = tree.compare_and_swap(b"id", None as Option<&[u8]>, Some(fresh.as_bytes()))?;
+    let id = match stored {
+        Ok(()) => fresh,
+        Err(current) => current.current.map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or(fresh),
+    };
+    tree.flush()?;
+    Ok(id.chars().take(12).collect())
+}

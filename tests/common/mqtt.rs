@@ -1,0 +1,115 @@
+//! A real MQTT client (rumqttc) for tests: connect, publish with QoS 1 and wait for the
+//! broker's acknowledgement, subscribe, receive.
+
+use rumqttc::{Client, ConnectReturnCode, Event, LastWill, MqttOptions, Packet, Publish, QoS};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// How long a test waits for one broker answer.
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A connected client whose connection runs on its own thread.
+pub struct TestClient {
+    /// The rumqttc client.
+    pub client: Client,
+    events: Receiver<Result<Event, String>>,
+    /// Publishes received and not yet taken.
+    pending: std::cell::RefCell<Vec<Publish>>,
+}
+
+/// How to connect.
+#[derive(Default)]
+pub struct Connect<'a> {
+    /// Client id.
+    pub client_id: &'a str,
+    /// User name and password.
+    pub login: Option<(&'a str, &'a str)>,
+    /// Keep the session (and its queued messages) across connections.
+    pub persistent: bool,
+    /// Last will: topic and payload.
+    pub last_will: Option<(&'a str, &'a str)>,
+}
+
+impl TestClient {
+    /// Connects to `address` (`HOST:PORT`); `Err` with the broker's answer when refused.
+    pub fn connect(address: &str, how: Connect<'_>) -> Result<TestClient, String> {
+        let (host, port) = address.rsplit_once(':').expect("HOST:PORT");
+        let mut options = MqttOptions::new(how.client_id, host, port.parse().expect("port"));
+        options.set_keep_alive(Duration::from_secs(5)).set_clean_session(!how.persistent);
+        options.set_max_packet_size(1 << 20, 1 << 20);
+        if let Some((user, password)) = how.login {
+            options.set_credentials(user, password);
+        }
+        if let Some((topic, payload)) = how.last_will {
+            options.set_last_will(LastWill::new(topic, payload, QoS::AtLeastOnce, false));
+        }
+        let (client, mut connection) = Client::new(options, 1_000);
+        let (sender, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for event in connection.iter() {
+                let failed = event.is_err();
+                if sender.send(event.map_err(|e| e.to_string())).is_err() {
+                    return;
+                }
+                if failed {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        });
+        let this = TestClient { client, events, pending: Default::default() };
+        match this.wait(|event| match event {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => Some(Ok(ack.code)),
+            Err(error) => Some(Err(error.clone())),
+            _ => None,
+        })? {
+            ConnectReturnCode::Success => Ok(this),
+            code => Err(format!("{code:?}")),
+        }
+    }
+
+    /// Waits until `pick` returns something for an event; keeps incoming publishes for later.
+    pub fn wait<T>(&self, pick: impl Fn(&Result<Event, String>) -> Option<T>) -> T {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(event) => {
+                    if let Some(found) = pick(&event) {
+                        return found;
+                    }
+                    if let Ok(Event::Incoming(Packet::Publish(publish))) = event {
+                        self.pending.borrow_mut().push(publish);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!("no expected MQTT event within {WAIT:?}"),
+                Err(RecvTimeoutError::Disconnected) => panic!("the MQTT connection thread ended"),
+            }
+        }
+    }
+
+    /// Publishes with QoS 1 and waits for the broker's acknowledgement.
+    pub fn publish(&self, topic: &str, payload: impl Into<Vec<u8>>) {
+        self.client.publish(topic, QoS::AtLeastOnce, false, payload).expect("queued");
+        self.wait(|event| matches!(event, Ok(Event::Incoming(Packet::PubAck(_)))).then_some(()));
+    }
+
+    /// Subscribes with QoS 1 and waits for the acknowledgement.
+    pub fn subscribe(&self, filter: &str) {
+        self.client.subscribe(filter, QoS::AtLeastOnce).expect("queued");
+        self.wait(|event| matches!(event, Ok(Event::Incoming(Packet::SubAck(_)))).then_some(()));
+    }
+
+    /// The next message received.
+    pub fn receive(&self) -> Publish {
+        {
+            let mut pending = self.pending.borrow_mut();
+            if !pending.is_empty() {
+                return pending.remove(0);
+            }
+        }
+        self.wait(|event| match event {
+            Ok(Event::Incoming(Packet::Publish(publish))) => Some(publish.clone()),
+            _ => None,
+        })
+    }
+}
