@@ -12,6 +12,7 @@
 //! - [`projector`]: runs the read models of `optibid-projections` over the global log.
 //! - [`gateway`]: the HTTP API.
 //! - [`mqtt`]: devices and edge nodes over MQTT (embedded broker, ingest, downlink).
+//! - [`simulator`]: a realistic simulated fleet over MQTT.
 //! - [`bench`]: the measurements behind `docs/benchmarks.md`.
 //! - [`cli`]: the `optibid` command line.
 
@@ -23,4 +24,5 @@ pub mod cli;
 pub mod gateway;
 pub mod mqtt;
 pub mod projector;
+pub mod simulator;
 pub mod store;

@@ -2,7 +2,10 @@
 
 mod audit;
 mod bench;
+mod demo;
+mod fleet_registration;
 mod serve;
+mod simulate;
 mod store;
 mod token;
 
@@ -32,6 +35,10 @@ pub enum Command {
     /// Create API tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// The platform plus a simulated fleet of about 250 devices and 20 edge nodes, in one command.
+    Demo(demo::DemoArgs),
+    /// A realistic simulated fleet over MQTT against any broker.
+    Simulate(simulate::SimulateArgs),
     /// Measure the platform on this machine.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -49,6 +56,8 @@ pub struct DataArgs {
 pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Simulate(args) => simulate::run(args).await,
         Command::Audit(command) => audit::run(command).await,
         Command::Store(command) => store::run(command).await,
         Command::Token(command) => token::run(command).await,

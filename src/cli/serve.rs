@@ -21,7 +21,7 @@ use tracing::info;
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     #[command(flatten)]
-    data: DataArgs,
+    pub(crate) data: DataArgs,
     /// Address of the HTTP gateway (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8470")]
     http: SocketAddr,
@@ -38,7 +38,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 256)]
     cache_mib: u64,
     #[command(flatten)]
-    mqtt: MqttArgs,
+    pub(crate) mqtt: MqttArgs,
 }
 
 /// MQTT options shared by `serve` and `demo`.
@@ -101,45 +101,78 @@ pub async fn start_mqtt(state: &Arc<AppState>, args: &MqttArgs) -> anyhow::Resul
     Ok(service)
 }
 
-pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(&args.data.data)
-        .with_context(|| format!("cannot create the data folder {}", args.data.data.display()))?;
-    let log = Arc::new(SledEventLog::open_with_cache(&args.data.data, args.cache_mib * 1024 * 1024)?);
-    let config = DirectoryConfig {
-        mailbox_capacity: args.mailbox_capacity.max(1),
-        passivate_after: Duration::from_secs(args.passivate_after_secs),
-        snapshots: SnapshotPolicy { every: args.snapshot_every, keep: 2 },
-        ..DirectoryConfig::default()
-    };
-    let platform = Arc::new(Platform::start(log, config).await?);
-    let state = Arc::new(AppState::start(platform.clone())?);
-    if state.tokens.is_empty() {
-        let token = state.tokens.create("admin", Role::Admin)?;
-        println!("first start: admin token (shown only once, keep it): {token}");
+/// A started platform: store, actors, MQTT side and HTTP gateway.
+pub struct RunningServer {
+    /// Log and actors.
+    pub platform: Arc<Platform>,
+    /// What the handlers reach.
+    pub state: Arc<AppState>,
+    /// The MQTT side.
+    pub mqtt: MqttService,
+    /// Where the HTTP gateway listens.
+    pub http_address: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Opens the data folder and starts everything `args` describes.
+    pub async fn start(args: &ServeArgs) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&args.data.data)
+            .with_context(|| format!("cannot create the data folder {}", args.data.data.display()))?;
+        let log = Arc::new(SledEventLog::open_with_cache(&args.data.data, args.cache_mib * 1024 * 1024)?);
+        let config = DirectoryConfig {
+            mailbox_capacity: args.mailbox_capacity.max(1),
+            passivate_after: Duration::from_secs(args.passivate_after_secs),
+            snapshots: SnapshotPolicy { every: args.snapshot_every, keep: 2 },
+            ..DirectoryConfig::default()
+        };
+        let platform = Arc::new(Platform::start(log, config).await?);
+        let state = Arc::new(AppState::start(platform.clone())?);
+        if state.tokens.is_empty() {
+            let token = state.tokens.create("admin", Role::Admin)?;
+            println!("first start: admin token (shown only once, keep it): {token}");
+        }
+        let listener = TcpListener::bind(args.http).with_context(|| {
+            format!("cannot listen on {} (is another process using it? choose another address with --http)", args.http)
+        })?;
+        let http_address = listener.local_addr()?;
+        let mqtt = start_mqtt(&state, &args.mqtt).await?;
+        let server = gateway::server(listener, state.clone())?;
+        let handle = server.handle();
+        info!(address = %http_address, data = %args.data.data.display(), head = platform.log.head().position, "optibid serving");
+        let server = tokio::spawn(server);
+        Ok(Self { platform, state, mqtt, http_address, handle, server })
     }
-    let listener = TcpListener::bind(args.http).with_context(|| {
-        format!("cannot listen on {} (is another process using it? choose another address with --http)", args.http)
-    })?;
-    let address = listener.local_addr()?;
-    let mqtt = start_mqtt(&state, &args.mqtt).await?;
-    let server = gateway::server(listener, state)?;
-    let handle = server.handle();
-    info!(%address, data = %args.data.data.display(), head = platform.log.head().position, "optibid serving");
-    let mut stdout = std::io::stdout();
-    writeln!(stdout, "optibid MQTT on {}", mqtt.endpoint.url())?;
-    writeln!(stdout, "optibid listening on http://{address}")?;
-    stdout.flush()?;
-    let server = tokio::spawn(server);
+
+    /// Prints where the platform listens (tests and scripts read these lines).
+    pub fn announce(&self) -> std::io::Result<()> {
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "optibid MQTT on {}", self.mqtt.endpoint.url())?;
+        writeln!(stdout, "optibid listening on http://{}", self.http_address)?;
+        stdout.flush()
+    }
+
+    /// Stops HTTP (letting requests finish), then MQTT, then the actors and the log.
+    pub async fn stop(self) {
+        info!("shutting down");
+        self.handle.stop(true).await;
+        let _ = self.server.await;
+        self.mqtt.stop().await;
+        self.platform.shutdown().await;
+    }
+}
+
+pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let running = RunningServer::start(&args).await?;
+    running.announce()?;
     shutdown_signal().await;
-    info!("shutting down");
-    handle.stop(true).await;
-    let _ = server.await;
-    mqtt.stop().await;
-    platform.shutdown().await;
+    running.stop().await;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -1,0 +1,58 @@
+//! `optibid simulate` against a real `optibid serve`: the fleet registers through the API,
+//! connects with its own secrets, reports telemetry and heartbeats, and answers a firmware
+//! update with progress.
+
+mod common;
+
+use common::http::Api;
+use serde_json::json;
+use std::process::Command;
+
+#[test]
+fn a_simulated_fleet_registers_reports_and_answers_commands() {
+    let (_dir, api) = Api::start();
+    let token = api.admin();
+    let mut simulate = Command::new(common::OPTIBID)
+        .args(["simulate", "--devices", "6", "--edge-nodes", "2", "--rate", "5", "--duration-secs", "10"])
+        .args(["--broker", &format!("mqtt://{}", api.server.mqtt), "--api", &api.server.url(""), "--token", &token])
+        .args(["--command-failure-rate", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("simulate starts");
+    let online = api.eventually("/api/v1/devices?status=online", &token, |page| {
+        page["items"].as_array().is_some_and(|items| items.len() == 6)
+    });
+    let first = online["items"][0]["id"].as_str().expect("id").to_owned();
+    let sent = api.post(
+        &format!("/api/v1/devices/{first}/commands"),
+        &token,
+        json!({ "name": "firmware_update", "params": { "version": "2.5.0" } }),
+    );
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    let history = api.eventually(&format!("/api/v1/devices/{first}/events?limit=200"), &token, |page| {
+        page["events"]
+            .as_array()
+            .is_some_and(|events| events.iter().any(|e| e["event_type"] == "device.command_succeeded"))
+    });
+    let progress: Vec<u64> = history["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["data"]["command_progressed"]["percent"].as_u64())
+        .collect();
+    assert_eq!(progress, vec![20, 40, 60, 80, 100], "progress is reported in order");
+    let detail = api.get(&format!("/api/v1/devices/{first}"), &token);
+    assert!(detail.body["last_telemetry"]["data"]["recorded"]["samples"].is_array(), "{}", detail.body);
+    api.eventually("/api/v1/edge-nodes/sim-edge-000", &token, |node| !node["state"]["last_heartbeat"].is_null());
+
+    let output = simulate.wait_with_output().expect("simulate ends after its duration");
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("simulation stopped"), "{text}");
+    api.eventually("/api/v1/devices?status=offline", &token, |page| {
+        page["items"].as_array().is_some_and(|items| items.len() == 6)
+    });
+    let letters = api.get("/api/v1/dead-letters", &token);
+    assert_eq!(letters.body["items"], json!([]), "the simulator sends only valid messages");
+}
