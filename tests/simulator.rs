@@ -12,7 +12,7 @@ use std::process::Command;
 fn a_simulated_fleet_registers_reports_and_answers_commands() {
     let (_dir, api) = Api::start();
     let token = api.admin();
-    let mut simulate = Command::new(common::OPTIBID)
+    let simulate = Command::new(common::OPTIBID)
         .args(["simulate", "--devices", "6", "--edge-nodes", "2", "--rate", "5", "--duration-secs", "10"])
         .args(["--broker", &format!("mqtt://{}", api.server.mqtt), "--api", &api.server.url(""), "--token", &token])
         .args(["--command-failure-rate", "0"])
