@@ -69,8 +69,7 @@ impl Platform {
         batch: TelemetryBatch,
         metadata: CommandMetadata,
     ) -> Result<GlobalPosition, ExecuteError<DeviceError>> {
-        let device_id = batch.device_id.clone();
-        let device = self.devices.state(device_id.as_str()).await?;
+        let device = self.devices.state(batch.device_id.as_str()).await?;
         match &device.state.profile {
             None => return Err(ExecuteError::Rejected(DeviceError::NotRegistered)),
             Some(profile) if device.state.decommissioned_at.is_some() => {
@@ -78,6 +77,19 @@ impl Platform {
             }
             Some(_) => {}
         }
+        self.append_telemetry(batch, metadata).await
+    }
+
+    /// Records a telemetry batch for a device the caller knows to be registered (the MQTT
+    /// ingest checks each device when it first sees it), then lets the device actor see it.
+    /// The device actor still refuses the observation of a device decommissioned meanwhile.
+    #[instrument(skip_all, fields(device = %batch.device_id, samples = batch.samples.len()))]
+    pub async fn append_telemetry(
+        &self,
+        batch: TelemetryBatch,
+        metadata: CommandMetadata,
+    ) -> Result<GlobalPosition, ExecuteError<DeviceError>> {
+        let device_id = batch.device_id.clone();
         let stream = StreamName::new(TELEMETRY_STREAM_KIND, device_id.as_str())
             .map_err(|e| ExecuteError::Unavailable { stream: device_id.to_string(), reason: e.to_string() })?;
         let extremes = batch.extremes();
@@ -101,20 +113,21 @@ impl Platform {
         Ok(outcome.positions.first().copied().unwrap_or_default())
     }
 
-    /// Time of the newest sample stored for `device` (`None` when it has no telemetry, or when the
-    /// newest batch's payload was pruned).
-    pub fn latest_telemetry_ts(&self, device: &DeviceId) -> Result<Option<Timestamp>, StoreError> {
+    /// Sample times of the last `events` telemetry batches stored for `device` (batches whose
+    /// payload was pruned are skipped).
+    pub fn recent_telemetry_times(&self, device: &DeviceId, events: u64) -> Result<Vec<Timestamp>, StoreError> {
         let stream =
             StreamName::new(TELEMETRY_STREAM_KIND, device.as_str()).map_err(|e| StoreError::Encode(e.to_string()))?;
         let version = self.log.stream_version(&stream)?;
-        let Some(record) = self.log.read_stream_event(&stream, version)? else {
-            return Ok(None);
-        };
-        match crate::store::codec::decode_payload::<TelemetryEvent>(&record, TELEMETRY_SCHEMA_VERSION) {
-            Ok(TelemetryEvent::Recorded(batch)) => Ok(Some(batch.last_ts())),
-            Err(StoreError::Pruned(_)) => Ok(None),
-            Err(error) => Err(error),
+        let mut times = Vec::new();
+        for record in self.log.read_stream(&stream, version.saturating_sub(events.saturating_sub(1)).max(1))? {
+            match crate::store::codec::decode_payload::<TelemetryEvent>(&record, TELEMETRY_SCHEMA_VERSION) {
+                Ok(TelemetryEvent::Recorded(batch)) => times.extend(batch.samples.iter().map(|s| s.ts)),
+                Err(StoreError::Pruned(_)) => {}
+                Err(error) => return Err(error),
+            }
         }
+        Ok(times)
     }
 
     /// Stops every actor and closes the log.

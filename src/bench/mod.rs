@@ -6,11 +6,13 @@
 //! - [`appends`]: durable appends per second with N concurrent appenders, beside raw sled batch
 //!   inserts with one flush per batch and per event.
 //! - [`replay`]: full-log verification throughput, beside a raw sled scan with a BLAKE3 chain.
+//! - [`ingest`]: MQTT publish to durable telemetry event, beside the broker alone.
 //! - [`rehydration`]: time to bring an instance back from snapshot plus tail.
 //! - [`memory`]: resident memory of many live device actors.
 //! - [`workload`]: the device events and registrations the measurements write.
 
 pub mod appends;
+pub mod ingest;
 pub mod memory;
 pub mod rehydration;
 pub mod replay;

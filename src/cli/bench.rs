@@ -1,7 +1,7 @@
 //! `optibid bench`: measurements on this machine (build with `--release`).
 
 use crate::bench::appends::RawLayout;
-use crate::bench::{appends, memory, rehydration, replay};
+use crate::bench::{appends, ingest, memory, rehydration, replay};
 use crate::store::SledEventLog;
 use anyhow::Context;
 use std::io::Write;
@@ -46,6 +46,24 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         snapshot_every: u64,
     },
+    /// End-to-end MQTT telemetry ingest (publish to durable event), beside the broker alone.
+    Ingest {
+        /// Publishing devices, one MQTT connection each.
+        #[arg(long, default_value_t = 250)]
+        devices: usize,
+        /// Messages in all (one sample each).
+        #[arg(long, default_value_t = 200_000)]
+        messages: usize,
+        /// Messages per second over all devices (default: as fast as the broker takes them).
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Ingest connections to the broker.
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+        /// Ingest round window, milliseconds.
+        #[arg(long, default_value_t = 0)]
+        window_ms: u64,
+    },
     /// Resident memory of many live device actors.
     Actors {
         /// Live device actors.
@@ -58,6 +76,35 @@ pub(super) async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Appends { appenders, events, data, print_acks } => {
             bench_appends(appenders, events, data, print_acks).await?
+        }
+        BenchCommand::Ingest { devices, messages, rate, connections, window_ms } => {
+            let load = ingest::Load {
+                devices: devices.max(1),
+                messages,
+                rate,
+                connections: connections.max(1),
+                window: std::time::Duration::from_millis(window_ms),
+            };
+            let broker = ingest::measure_broker(tempfile_folder()?.path(), load).await?;
+            let figures = ingest::measure_ingest(tempfile_folder()?.path(), load).await?;
+            println!(
+                "ingest: {} of {} messages from {} devices stored in {} telemetry events: {:.0} messages/s, publish-to-durable p50 {:?}, p99 {:?}; broker alone: {} received, {:.0} messages/s; ratio {:.2}",
+                figures.messages,
+                figures.published,
+                load.devices,
+                figures.telemetry_events,
+                figures.per_second,
+                figures.p50,
+                figures.p99,
+                broker.received,
+                broker.per_second,
+                figures.per_second / broker.per_second
+            );
+            let (received, acknowledged, dead_lettered) = figures.ingest_counts;
+            println!(
+                "ingest counters: broker acknowledged {} publishes; ingest {received} received, {acknowledged} acknowledged, {dead_lettered} dead letters",
+                figures.broker_acks
+            );
         }
         BenchCommand::Replay { events } => {
             let folder = tempfile_folder()?;

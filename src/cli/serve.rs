@@ -53,9 +53,17 @@ pub struct MqttArgs {
     /// MQTT shared-subscription group, so several `serve` processes split the device stream.
     #[arg(long)]
     pub mqtt_shared_group: Option<String>,
+    /// Broker connections the ingest reads (more than one subscribe through a shared group; a
+    /// broker's limit on unacknowledged messages applies per connection).
+    #[arg(long, default_value_t = 4)]
+    pub mqtt_ingest_connections: usize,
     /// Largest MQTT payload accepted, bytes.
     #[arg(long, default_value_t = 64 * 1024)]
     pub mqtt_max_payload: usize,
+    /// How long an ingest round keeps collecting messages after its first one, milliseconds: a
+    /// device's samples of that time become one event (and one disk write).
+    #[arg(long, default_value_t = 0)]
+    pub mqtt_ingest_window_ms: u64,
     /// Most MQTT messages handled in one ingest round.
     #[arg(long, default_value_t = 4_096)]
     pub mqtt_max_round: usize,
@@ -75,11 +83,13 @@ impl MqttArgs {
             listen: self.mqtt_listen,
             external,
             shared_group: self.mqtt_shared_group.clone(),
+            ingest_connections: self.mqtt_ingest_connections.clamp(1, 64),
             ingest: IngestOptions {
                 limits: PayloadLimits { max_bytes: self.mqtt_max_payload, ..PayloadLimits::default() },
                 auto_provision: self.auto_provision,
             },
             max_round: self.mqtt_max_round,
+            window: Duration::from_millis(self.mqtt_ingest_window_ms.min(10_000)),
         })
     }
 }

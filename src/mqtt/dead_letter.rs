@@ -35,8 +35,9 @@ pub enum DeadLetterReason {
     PayloadTooLarge,
     /// No such device or edge node is registered (and auto-provisioning is off).
     UnknownDevice,
-    /// Every sample is at or before the newest stored one: a redelivery or a late sample.
-    StaleSample,
+    /// Every sample of the message is stored already (a redelivery): a device's sample is
+    /// identified by its timestamp.
+    DuplicateSample,
     /// The aggregate refused the command the message became (for example a response to an
     /// unknown command, or a message for a decommissioned device).
     Rejected,
@@ -54,7 +55,7 @@ impl DeadLetterReason {
         Self::UnknownMetric,
         Self::PayloadTooLarge,
         Self::UnknownDevice,
-        Self::StaleSample,
+        Self::DuplicateSample,
         Self::Rejected,
     ];
 
@@ -70,7 +71,7 @@ impl DeadLetterReason {
             Self::UnknownMetric => "unknown_metric",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnknownDevice => "unknown_device",
-            Self::StaleSample => "stale_sample",
+            Self::DuplicateSample => "duplicate_sample",
             Self::Rejected => "rejected",
         }
     }

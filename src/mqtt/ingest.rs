@@ -1,8 +1,14 @@
-//! The MQTT ingest actor. A poller task reads the broker connection (rumqttc, QoS 1, manual
-//! acknowledgements) into a bounded queue; the actor drains whatever has arrived into one round
-//! of the [`IngestPipeline`] and acknowledges those messages to the broker only after the round's
-//! events and dead letters are on disk. A crash before the acknowledgement makes the broker
-//! deliver the messages again, and the pipeline stores them once.
+//! The MQTT ingest actor. Poller tasks read one or more broker connections (rumqttc, QoS 1,
+//! manual acknowledgements) into one bounded queue; the actor drains whatever has arrived into
+//! one round of the [`IngestPipeline`] and acknowledges those messages to the broker, each on
+//! its own connection, only after the round's events and dead letters are on disk. A crash
+//! before the acknowledgement makes the broker deliver the messages again, and the pipeline
+//! stores them once.
+//!
+//! A broker lets a client hold only so many unacknowledged messages (100 for the embedded
+//! broker, 20 by default for Mosquitto), which bounds a round. Several connections in one
+//! shared-subscription group multiply that bound, so a round groups more samples per device
+//! into one event.
 
 use super::backoff::Backoff;
 use super::endpoint::MqttEndpoint;
@@ -17,7 +23,15 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Messages the poller may queue before it stops reading the connection.
+/// Name of the telemetry filter in [`INGEST_FILTERS`]: the only one read over several
+/// connections. Status messages, command responses and heartbeats are read on the first
+/// connection alone, so each topic's messages stay in the order a device sent them.
+const TELEMETRY_FILTER: &str = "telemetry";
+
+/// Shared-subscription group of the ingest connections when none is configured.
+const DEFAULT_GROUP: &str = "optibid-ingest";
+
+/// Messages the pollers may queue before they stop reading their connections.
 const QUEUE_CAPACITY: usize = 16_384;
 
 /// How long one drain waits for a first message before it lets other actor messages run.
@@ -48,12 +62,17 @@ pub struct IngestStats {
 pub struct IngestArguments {
     /// The broker.
     pub endpoint: MqttEndpoint,
-    /// MQTT client id (stable across restarts, so the broker keeps the session).
+    /// MQTT client id prefix (stable across restarts, so the broker keeps the sessions).
     pub client_id: String,
-    /// Shared-subscription group, so several processes split the stream.
+    /// Broker connections; more than one always subscribes through a shared group.
+    pub connections: usize,
+    /// Shared-subscription group, so several connections or processes split the stream.
     pub shared_group: Option<String>,
     /// Most messages in one round.
     pub max_round: usize,
+    /// How long a round keeps collecting after its first message, so a device's samples of
+    /// that time become one event.
+    pub window: Duration,
     /// The pipeline rounds run through.
     pub pipeline: IngestPipeline,
     /// Counters.
@@ -69,11 +88,12 @@ pub enum IngestMessage {
 
 /// The ingest actor's state.
 pub struct IngestState {
-    client: AsyncClient,
-    inbox: mpsc::Receiver<Publish>,
-    poller: JoinHandle<()>,
+    clients: Vec<AsyncClient>,
+    inbox: mpsc::Receiver<(usize, Publish)>,
+    pollers: Vec<JoinHandle<()>>,
     pipeline: IngestPipeline,
     max_round: usize,
+    window: Duration,
     stats: Arc<IngestStats>,
 }
 
@@ -92,22 +112,51 @@ impl Actor for MqttIngest {
         myself: ActorRef<Self::Msg>,
         args: IngestArguments,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let mut options = args.endpoint.options(&args.client_id);
-        options.set_manual_acks(true).set_inflight(1_000);
-        let (client, eventloop) = AsyncClient::new(options, 1_024);
-        let filters: Vec<SubscribeFilter> = INGEST_FILTERS
+        let connections = args.connections.max(1);
+        let telemetry_group = match (&args.shared_group, connections) {
+            (Some(group), _) => Some(group.clone()),
+            (None, 1) => None,
+            (None, _) => Some(DEFAULT_GROUP.to_owned()),
+        };
+        let subscription = |name: &str, filter: &str| {
+            let group =
+                if name == TELEMETRY_FILTER { telemetry_group.as_deref() } else { args.shared_group.as_deref() };
+            SubscribeFilter::new(shared(name, filter, group), QoS::AtLeastOnce)
+        };
+        let all_filters: Vec<SubscribeFilter> = INGEST_FILTERS.iter().map(|(name, f)| subscription(name, f)).collect();
+        let telemetry_only: Vec<SubscribeFilter> = INGEST_FILTERS
             .iter()
-            .map(|f| SubscribeFilter::new(shared(f, args.shared_group.as_deref()), QoS::AtLeastOnce))
+            .filter(|(name, _)| *name == TELEMETRY_FILTER)
+            .map(|(name, f)| subscription(name, f))
             .collect();
         let (sender, inbox) = mpsc::channel(QUEUE_CAPACITY);
-        let poller = tokio::spawn(poll(eventloop, client.clone(), filters, sender, args.stats.clone()));
+        let mut clients = Vec::with_capacity(connections);
+        let mut pollers = Vec::with_capacity(connections);
+        for connection in 0..connections {
+            let client_id =
+                if connections == 1 { args.client_id.clone() } else { format!("{}-{connection}", args.client_id) };
+            let mut options = args.endpoint.options(&client_id);
+            options.set_manual_acks(true).set_inflight(1_000);
+            let (client, eventloop) = AsyncClient::new(options, 1_024);
+            let poller = Poller {
+                eventloop,
+                client: client.clone(),
+                filters: if connection == 0 { all_filters.clone() } else { telemetry_only.clone() },
+                sender: sender.clone(),
+                stats: args.stats.clone(),
+                connection,
+            };
+            pollers.push(tokio::spawn(poller.run()));
+            clients.push(client);
+        }
         myself.send_message(IngestMessage::Drain)?;
         Ok(IngestState {
-            client,
+            clients,
             inbox,
-            poller,
+            pollers,
             pipeline: args.pipeline,
             max_round: args.max_round.max(1),
+            window: args.window,
             stats: args.stats,
         })
     }
@@ -121,11 +170,15 @@ impl Actor for MqttIngest {
         match message {
             IngestMessage::Drain => {
                 if let Ok(Some(first)) = tokio::time::timeout(IDLE_WAIT, state.inbox.recv()).await {
+                    let closes = tokio::time::Instant::now() + state.window;
                     let mut round = vec![first];
                     while round.len() < state.max_round {
                         match state.inbox.try_recv() {
                             Ok(publish) => round.push(publish),
-                            Err(_) => break,
+                            Err(_) => match tokio::time::timeout_at(closes, state.inbox.recv()).await {
+                                Ok(Some(publish)) => round.push(publish),
+                                Ok(None) | Err(_) => break,
+                            },
                         }
                     }
                     run_round(state, round).await?;
@@ -137,16 +190,20 @@ impl Actor for MqttIngest {
     }
 
     async fn post_stop(&self, _myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
-        state.poller.abort();
-        let _ = state.client.try_disconnect();
+        for poller in &state.pollers {
+            poller.abort();
+        }
+        for client in &state.clients {
+            let _ = client.try_disconnect();
+        }
         Ok(())
     }
 }
 
 #[tracing::instrument(name = "mqtt_ingest.round", skip_all, fields(messages = round.len()))]
-async fn run_round(state: &mut IngestState, round: Vec<Publish>) -> Result<(), ActorProcessingErr> {
+async fn run_round(state: &mut IngestState, round: Vec<(usize, Publish)>) -> Result<(), ActorProcessingErr> {
     let messages: Vec<InboundMessage<'_>> =
-        round.iter().map(|p| InboundMessage { topic: &p.topic, payload: &p.payload }).collect();
+        round.iter().map(|(_, p)| InboundMessage { topic: &p.topic, payload: &p.payload }).collect();
     let now = Timestamp(chrono::Utc::now().timestamp_millis());
     let report = match state.pipeline.process(&messages, now).await {
         Ok(report) => report,
@@ -156,8 +213,10 @@ async fn run_round(state: &mut IngestState, round: Vec<Publish>) -> Result<(), A
             return Err(error.into());
         }
     };
-    for publish in &round {
-        state.client.ack(publish).await?;
+    for (connection, publish) in &round {
+        if let Some(client) = state.clients.get(*connection) {
+            client.ack(publish).await?;
+        }
     }
     let stats = &state.stats;
     stats.acknowledged.fetch_add(round.len() as u64, Ordering::Relaxed);
@@ -168,41 +227,48 @@ async fn run_round(state: &mut IngestState, round: Vec<Publish>) -> Result<(), A
     Ok(())
 }
 
-/// Reads the connection until the actor goes away; reconnects with backoff and subscribes again
-/// on every connection.
-async fn poll(
-    mut eventloop: rumqttc::EventLoop,
+/// One broker connection to read.
+struct Poller {
+    eventloop: rumqttc::EventLoop,
     client: AsyncClient,
     filters: Vec<SubscribeFilter>,
-    sender: mpsc::Sender<Publish>,
+    sender: mpsc::Sender<(usize, Publish)>,
     stats: Arc<IngestStats>,
-) {
-    let mut backoff = Backoff::default();
-    loop {
-        match eventloop.poll().await {
-            Ok(Event::Incoming(Packet::Publish(publish))) => {
-                stats.received.fetch_add(1, Ordering::Relaxed);
-                if sender.send(publish).await.is_err() {
-                    return;
-                }
-            }
-            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                backoff.reset();
-                stats.connected.store(true, Ordering::SeqCst);
-                tracing::info!(session_present = ack.session_present, "MQTT ingest connected");
-                let (client, filters) = (client.clone(), filters.clone());
-                tokio::spawn(async move {
-                    if let Err(error) = client.subscribe_many(filters).await {
-                        tracing::error!(%error, "MQTT ingest cannot subscribe");
+    connection: usize,
+}
+
+impl Poller {
+    /// Reads the connection until the actor goes away; reconnects with backoff and subscribes
+    /// again on every connection.
+    async fn run(self) {
+        let Poller { mut eventloop, client, filters, sender, stats, connection } = self;
+        let mut backoff = Backoff::default();
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    stats.received.fetch_add(1, Ordering::Relaxed);
+                    if sender.send((connection, publish)).await.is_err() {
+                        return;
                     }
-                });
-            }
-            Ok(_) => {}
-            Err(error) => {
-                stats.connected.store(false, Ordering::SeqCst);
-                let delay = backoff.next_delay();
-                tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "MQTT ingest connection lost");
-                tokio::time::sleep(delay).await;
+                }
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    backoff.reset();
+                    stats.connected.store(true, Ordering::SeqCst);
+                    tracing::info!(session_present = ack.session_present, "MQTT ingest connected");
+                    let (client, filters) = (client.clone(), filters.clone());
+                    tokio::spawn(async move {
+                        if let Err(error) = client.subscribe_many(filters).await {
+                            tracing::error!(%error, "MQTT ingest cannot subscribe");
+                        }
+                    });
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    stats.connected.store(false, Ordering::SeqCst);
+                    let delay = backoff.next_delay();
+                    tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "MQTT ingest connection lost");
+                    tokio::time::sleep(delay).await;
+                }
             }
         }
     }

@@ -10,6 +10,7 @@ pub mod endpoint;
 pub mod ingest;
 pub mod payload;
 pub mod pipeline;
+pub mod recent_samples;
 pub mod topic;
 
 use crate::actors::Platform;
@@ -41,10 +42,14 @@ pub struct MqttSettings {
     pub external: Option<BrokerAddress>,
     /// Shared-subscription group, so several `serve` processes split one stream.
     pub shared_group: Option<String>,
+    /// Ingest connections to the broker (more than one subscribe through a shared group).
+    pub ingest_connections: usize,
     /// Payload limits and auto-provisioning.
     pub ingest: IngestOptions,
     /// Most messages per ingest round.
     pub max_round: usize,
+    /// How long an ingest round keeps collecting after its first message.
+    pub window: std::time::Duration,
 }
 
 /// Why the MQTT side could not start.
@@ -85,8 +90,18 @@ impl MqttService {
         dead_letters: DeadLetterStore,
         settings: MqttSettings,
     ) -> Result<Self, MqttError> {
+        let mut connections = settings.ingest_connections.max(1);
         let endpoint = match settings.external {
-            Some(address) => MqttEndpoint::External(address),
+            Some(address) => {
+                if settings.shared_group.is_none() && connections > 1 {
+                    tracing::info!(
+                        "one ingest connection to the external broker: several need --mqtt-shared-group, and how a \
+                         broker keeps shared-subscription messages for a member that is away differs between brokers"
+                    );
+                    connections = 1;
+                }
+                MqttEndpoint::External(address)
+            }
             None => {
                 let listen = settings.listen;
                 let broker = tokio::task::spawn_blocking(move || {
@@ -104,8 +119,10 @@ impl MqttService {
         let arguments = IngestArguments {
             endpoint: endpoint.clone(),
             client_id: format!("optibid-ingest-{node}"),
+            connections,
             shared_group: settings.shared_group,
             max_round: settings.max_round,
+            window: settings.window,
             pipeline: IngestPipeline::new(platform, dead_letters, settings.ingest),
             stats: ingest_stats.clone(),
         };

@@ -5,6 +5,7 @@
 
 use super::dead_letter::{DeadLetterError, DeadLetterReason, DeadLetterStore};
 use super::payload::{self, PayloadLimits, Rejection};
+use super::recent_samples::RecentSamples;
 use super::topic::InboundTopic;
 use crate::actors::{CommandMetadata, ExecuteError, Platform};
 use crate::store::StoreError;
@@ -16,6 +17,10 @@ use optibid_domain::telemetry::{TelemetryBatch, TelemetrySample, MAX_SAMPLES_PER
 use optibid_domain::time::Timestamp;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+
+/// How many of a device's last telemetry batches are read back when the ingest first sees it,
+/// to recognise messages the broker delivers again after a restart.
+const RELOADED_BATCHES: u64 = 16;
 
 /// One message as the broker delivered it.
 #[derive(Debug, Clone, Copy)]
@@ -67,8 +72,8 @@ pub enum IngestError {
 struct KnownDevice {
     /// Declared metric names; empty means any metric is accepted.
     metrics: HashSet<String>,
-    /// Time of the newest stored sample.
-    newest: Option<Timestamp>,
+    /// Sample times stored lately, to drop redeliveries.
+    recent: RecentSamples,
 }
 
 /// What a message asks for, once decoded.
@@ -205,7 +210,7 @@ impl IngestPipeline {
         }
         let known = KnownDevice {
             metrics: profile.metrics.iter().map(|m| m.name.clone()).collect(),
-            newest: self.platform.latest_telemetry_ts(device)?,
+            recent: RecentSamples::from_times(self.platform.recent_telemetry_times(device, RELOADED_BATCHES)?),
         };
         self.known.insert(device.clone(), known);
         Ok(Ok(()))
@@ -227,7 +232,7 @@ impl IngestPipeline {
                 continue;
             }
             let Some(known) = self.known.get(&telemetry.device) else { continue };
-            let mut newest = known.newest;
+            let mut seen_this_round = HashSet::new();
             let mut samples = Vec::new();
             let mut indexes = Vec::new();
             for (index, message_samples) in telemetry.messages {
@@ -245,25 +250,24 @@ impl IngestPipeline {
                     );
                     continue;
                 }
-                let fresh: Vec<TelemetrySample> =
-                    message_samples.into_iter().filter(|s| newest.is_none_or(|n| s.ts > n)).collect();
-                let Some(latest) = fresh.iter().map(|s| s.ts).max() else {
+                let fresh: Vec<TelemetrySample> = message_samples
+                    .into_iter()
+                    .filter(|s| !known.recent.contains(s.ts) && seen_this_round.insert(s.ts))
+                    .collect();
+                if fresh.is_empty() {
                     rejected.insert(
                         index,
                         Rejection::new(
-                            DeadLetterReason::StaleSample,
-                            format!(
-                                "every sample is at or before the newest stored one ({}): a redelivery or a late sample",
-                                newest.unwrap_or_default()
-                            ),
+                            DeadLetterReason::DuplicateSample,
+                            format!("every sample of this message is stored already for device {}", telemetry.device),
                         ),
                     );
                     continue;
-                };
-                newest = Some(latest);
+                }
                 samples.extend(fresh);
                 indexes.push(index);
             }
+            samples.sort_by_key(|s| s.ts);
             for chunk in samples.chunks(MAX_SAMPLES_PER_BATCH) {
                 match TelemetryBatch::new(telemetry.device.clone(), chunk.to_vec()) {
                     Ok(batch) => batches.push((indexes.clone(), batch)),
@@ -279,23 +283,25 @@ impl IngestPipeline {
         let outcomes = join_all(batches.into_iter().map(|(indexes, batch)| async move {
             let key = batch_key(&batch);
             let device = batch.device_id.clone();
-            let (last, count) = (batch.last_ts(), batch.samples.len());
+            let times: Vec<Timestamp> = batch.samples.iter().map(|s| s.ts).collect();
             let metadata = CommandMetadata {
                 principal: format!("mqtt:{device}"),
                 idempotency_key: Some(key),
                 ..CommandMetadata::default()
             };
-            (indexes, device, last, count, platform.record_telemetry(batch, metadata).await)
+            (indexes, device, times, platform.append_telemetry(batch, metadata).await)
         }))
         .await;
-        for (indexes, device, last, count, outcome) in outcomes {
+        for (indexes, device, times, outcome) in outcomes {
             match outcome {
                 Ok(_) => {
-                    if let Some(known) = self.known.get_mut(&device) {
-                        known.newest = Some(known.newest.map_or(last, |n| n.max(last)));
-                    }
                     report.telemetry_events += 1;
-                    report.samples += count;
+                    report.samples += times.len();
+                    if let Some(known) = self.known.get_mut(&device) {
+                        for ts in times {
+                            known.recent.remember(ts);
+                        }
+                    }
                 }
                 Err(ExecuteError::Rejected(error)) => {
                     self.known.remove(&device);

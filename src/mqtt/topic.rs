@@ -6,12 +6,12 @@ use optibid_domain::ids::{CommandId, DeviceId, EdgeNodeId};
 /// Prefix of every topic of the contract.
 pub const TOPIC_PREFIX: &str = "optibid/v1";
 
-/// The filters the ingest subscribes to (QoS 1).
-pub const INGEST_FILTERS: [&str; 4] = [
-    "optibid/v1/devices/+/telemetry",
-    "optibid/v1/devices/+/status",
-    "optibid/v1/devices/+/commands/+/response",
-    "optibid/v1/edge/+/heartbeat",
+/// The filters the ingest subscribes to (QoS 1), each with a short name for its shared group.
+pub const INGEST_FILTERS: [(&str, &str); 4] = [
+    ("telemetry", "optibid/v1/devices/+/telemetry"),
+    ("status", "optibid/v1/devices/+/status"),
+    ("responses", "optibid/v1/devices/+/commands/+/response"),
+    ("heartbeats", "optibid/v1/edge/+/heartbeat"),
 ];
 
 /// A topic a device or edge node publishes to.
@@ -90,11 +90,12 @@ pub fn heartbeat_topic(node: &EdgeNodeId) -> String {
     format!("{TOPIC_PREFIX}/edge/{node}/heartbeat")
 }
 
-/// The filter a subscriber uses: `$share/{group}/{filter}` when a shared-subscription group is
-/// set, so several processes split one stream.
-pub fn shared(filter: &str, group: Option<&str>) -> String {
+/// The filter a subscriber uses: `$share/{group}-{name}/{filter}` when a shared-subscription
+/// group is set, so several connections or processes split one stream. Each filter gets a group
+/// of its own (some brokers key a group by its name alone).
+pub fn shared(name: &str, filter: &str, group: Option<&str>) -> String {
     match group {
-        Some(group) => format!("$share/{group}/{filter}"),
+        Some(group) => format!("$share/{group}-{name}/{filter}"),
         None => filter.to_owned(),
     }
 }
@@ -158,7 +159,8 @@ mod tests {
 
     #[test]
     fn shared_group_prefixes_the_filter() {
-        assert_eq!(shared(INGEST_FILTERS[0], Some("g")), "$share/g/optibid/v1/devices/+/telemetry");
-        assert_eq!(shared(INGEST_FILTERS[0], None), INGEST_FILTERS[0]);
+        let (name, filter) = INGEST_FILTERS[0];
+        assert_eq!(shared(name, filter, Some("g")), "$share/g-telemetry/optibid/v1/devices/+/telemetry");
+        assert_eq!(shared(name, filter, None), filter);
     }
 }
