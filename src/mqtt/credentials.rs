@@ -50,11 +50,6 @@ impl ClientCredentials {
             _ => false,
         }
     }
-
-    /// Whether `login` has a secret at all.
-    pub fn has_secret(&self, login: &str) -> bool {
-        self.tree.contains_key(login.as_bytes()).unwrap_or(false)
-    }
 }
 
 #[cfg(test)]
@@ -75,7 +70,6 @@ mod tests {
         let second = credentials.issue(&device_login(&device)).await.expect("rotated");
         assert!(!credentials.verify("inv-1", &first), "the old secret is revoked");
         assert!(credentials.verify("inv-1", &second));
-        assert!(credentials.has_secret("inv-1") && !credentials.has_secret("inv-2"));
         let node = EdgeNodeId::new("inv-1").expect("valid id");
         assert!(!credentials.verify(&edge_login(&node), &second), "an edge node of the same id is another login");
     }
