@@ -12,6 +12,7 @@
 //! - [`projector`]: runs the read models of `optibid-projections` over the global log.
 //! - [`gateway`]: the HTTP API.
 //! - [`mqtt`]: devices and edge nodes over MQTT (embedded broker, ingest, downlink).
+//! - [`rollout`]: carries fleet campaigns out on devices, wave by wave.
 //! - [`simulator`]: a realistic simulated fleet over MQTT.
 //! - [`bench`]: the measurements behind `docs/benchmarks.md`.
 //! - [`cli`]: the `optibid` command line.
@@ -24,5 +25,6 @@ pub mod cli;
 pub mod gateway;
 pub mod mqtt;
 pub mod projector;
+pub mod rollout;
 pub mod simulator;
 pub mod store;

@@ -56,3 +56,53 @@ fn a_simulated_fleet_registers_reports_and_answers_commands() {
     let letters = api.get("/api/v1/dead-letters", &token);
     assert_eq!(letters.body["items"], json!([]), "the simulator sends only valid messages");
 }
+
+#[test]
+fn a_campaign_rolls_firmware_out_to_simulated_devices_wave_by_wave() {
+    let (_dir, api) = Api::start();
+    let token = api.admin();
+    let simulate = Command::new(common::OPTIBID)
+        .args(["simulate", "--devices", "6", "--edge-nodes", "0", "--rate", "2", "--duration-secs", "40"])
+        .args(["--broker", &format!("mqtt://{}", api.server.mqtt), "--api", &api.server.url(""), "--token", &token])
+        .args(["--command-failure-rate", "0", "--prefix", "fleet"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("simulate starts");
+    api.eventually("/api/v1/devices?status=online", &token, |page| {
+        page["items"].as_array().is_some_and(|items| items.len() == 6)
+    });
+    let definition = json!({
+        "id": "fw-25", "name": "Firmware 2.5", "kind": "firmware_update",
+        "selector": { "kinds": [], "regions": [], "sites": [], "tags": ["simulated"], "device_ids": [] },
+        "payload": "2.5.0", "waves": [50, 100], "success_threshold": 1.0,
+        "abort_threshold": 0.5, "device_timeout_ms": 30000
+    });
+    assert_eq!(api.post("/api/v1/campaigns", &token, definition).status, 201);
+    let started = api.post("/api/v1/campaigns/fw-25/start", &token, json!({}));
+    assert_eq!(started.status, 200, "{}", started.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let campaign = loop {
+        let campaign = api.get("/api/v1/campaigns/fw-25", &token);
+        if campaign.body["state"]["phase"] == "completed" {
+            break campaign.body;
+        }
+        assert!(std::time::Instant::now() < deadline, "the campaign did not complete: {}", campaign.body);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(campaign["state"]["outcomes"].as_object().map(|o| o.len()), Some(6), "{campaign}");
+    let history = api.get("/api/v1/campaigns/fw-25/events?limit=100", &token);
+    let waves: Vec<u64> = history.body["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["data"]["wave_advanced"]["wave"].as_u64())
+        .collect();
+    assert_eq!(waves, vec![0, 1], "two waves, the second after the first succeeded");
+    api.eventually("/api/v1/devices?tag=simulated", &token, |page| {
+        page["items"].as_array().is_some_and(|items| items.iter().all(|d| d["firmware_version"] == "2.5.0"))
+    });
+    let mut simulate = simulate;
+    let _ = simulate.kill();
+    let _ = simulate.wait();
+}

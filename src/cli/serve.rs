@@ -7,6 +7,7 @@ use crate::mqtt::endpoint::BrokerAddress;
 use crate::mqtt::payload::PayloadLimits;
 use crate::mqtt::pipeline::IngestOptions;
 use crate::mqtt::{MqttService, MqttSettings};
+use crate::rollout::Rollout;
 use crate::store::{EventLog, SledEventLog};
 use anyhow::Context;
 use optibid_snapshots::SnapshotPolicy;
@@ -121,6 +122,7 @@ pub struct RunningServer {
     pub mqtt: MqttService,
     /// Where the HTTP gateway listens.
     pub http_address: SocketAddr,
+    rollout: Rollout,
     handle: actix_web::dev::ServerHandle,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -148,11 +150,12 @@ impl RunningServer {
         })?;
         let http_address = listener.local_addr()?;
         let mqtt = start_mqtt(&state, &args.mqtt).await?;
+        let rollout = Rollout::start(platform.clone())?;
         let server = gateway::server(listener, state.clone())?;
         let handle = server.handle();
         info!(address = %http_address, data = %args.data.data.display(), head = platform.log.head().position, "optibid serving");
         let server = tokio::spawn(server);
-        Ok(Self { platform, state, mqtt, http_address, handle, server })
+        Ok(Self { platform, state, mqtt, http_address, rollout, handle, server })
     }
 
     /// Prints where the platform listens (tests and scripts read these lines).
@@ -168,6 +171,7 @@ impl RunningServer {
         info!("shutting down");
         self.handle.stop(true).await;
         let _ = self.server.await;
+        drop(self.rollout);
         self.mqtt.stop().await;
         self.platform.shutdown().await;
     }

@@ -1,0 +1,271 @@
+//! Rollout: the process manager that carries fleet campaigns out on devices.
+//!
+//! It tails the global log from its own checkpoint. A released wave (`campaign.wave_advanced`)
+//! becomes one command per device (`firmware_update`, `config_change`, `data_collection` or
+//! `model_deployment`, with the campaign's payload as parameters), which the MQTT downlink
+//! publishes. A device's final answer (succeeded, failed, timed out) becomes the campaign's
+//! outcome for that device, after which the next wave is asked for; the campaign's own rules
+//! decide whether it may start, complete or abort. A firmware update that succeeded also records
+//! the device's new firmware version.
+//!
+//! Command ids and idempotency keys derive from the campaign and the device, and the map from
+//! command to campaign is written with the checkpoint in one sled batch, so a restart repeats
+//! nothing and skips nothing.
+
+use crate::actors::{CommandMetadata, ExecuteError, Platform};
+use crate::audit::any_event::DecodeStored;
+use crate::store::{EventLog, LogSubscription, RecordedEvent, StoreError};
+use optibid_domain::campaign::{CampaignCommand, CampaignEvent, CampaignKind, DeviceOutcome};
+use optibid_domain::device::{DeviceCommand, DeviceEvent};
+use optibid_domain::ids::{CampaignId, CommandId, DeviceId};
+use optibid_domain::time::Timestamp;
+use optibid_domain::FleetEvent;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+
+/// Name of the sled tree of the rollout's checkpoint and command map.
+const ROLLOUT_TREE: &str = "rollout";
+/// Key of the checkpoint (next global position to read).
+const CHECKPOINT_KEY: &[u8] = b"checkpoint";
+/// Prefix of the keys mapping a device command to its campaign.
+const COMMAND_PREFIX: &[u8] = b"c/";
+/// Namespace of the command ids derived from a campaign and a device.
+const COMMAND_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5f1c_2a1e_7d3b_4c8e_9a0f_6b2d_1e4c_7a90);
+
+/// Why the rollout could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RolloutError {
+    /// Its tree cannot be opened or read.
+    #[error("rollout storage failed: {0}")]
+    Storage(#[from] sled::Error),
+}
+
+/// Why one event could not be carried out; the rollout stops rather than skip it.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("an actor could not run the command: {0}")]
+    Actor(String),
+}
+
+/// The running rollout: its task stops when it is dropped.
+pub struct Rollout {
+    task: JoinHandle<()>,
+}
+
+impl Drop for Rollout {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Rollout {
+    /// Starts carrying campaigns out over `platform`.
+    pub fn start(platform: Arc<Platform>) -> Result<Self, RolloutError> {
+        let tree = platform.log.database().open_tree(ROLLOUT_TREE)?;
+        let from = tree.get(CHECKPOINT_KEY)?.and_then(|v| v.as_ref().try_into().ok()).map_or(0, u64::from_be_bytes);
+        Ok(Self { task: tokio::spawn(run(platform, tree, from)) })
+    }
+}
+
+fn command_key(device: &DeviceId, command: &CommandId) -> Vec<u8> {
+    [COMMAND_PREFIX, device.as_str().as_bytes(), b"\0", command.as_str().as_bytes()].concat()
+}
+
+/// The id of the command a campaign sends to a device.
+fn command_id(campaign: &CampaignId, device: &DeviceId) -> Option<CommandId> {
+    let id = uuid::Uuid::new_v5(&COMMAND_NAMESPACE, format!("{campaign}/{device}").as_bytes());
+    CommandId::new(id.to_string()).ok()
+}
+
+fn command_name(kind: CampaignKind) -> &'static str {
+    match kind {
+        CampaignKind::FirmwareUpdate => "firmware_update",
+        CampaignKind::ConfigChange => "config_change",
+        CampaignKind::DataCollection => "data_collection",
+        CampaignKind::ModelDeployment => "model_deployment",
+    }
+}
+
+/// The command's parameters: the payload when it is a JSON object; for a firmware update a bare
+/// payload is the version.
+fn command_params(kind: CampaignKind, campaign: &CampaignId, payload: &str) -> serde_json::Value {
+    let mut params = match serde_json::from_str::<serde_json::Value>(payload) {
+        Ok(serde_json::Value::Object(object)) => serde_json::Value::Object(object),
+        _ if kind == CampaignKind::FirmwareUpdate => serde_json::json!({ "version": payload }),
+        _ => serde_json::json!({ "payload": payload }),
+    };
+    params["campaign_id"] = serde_json::json!(campaign.as_str());
+    params
+}
+
+fn now() -> Timestamp {
+    Timestamp(chrono::Utc::now().timestamp_millis())
+}
+
+fn metadata(key: String) -> CommandMetadata {
+    CommandMetadata { principal: "rollout".to_owned(), idempotency_key: Some(key), ..CommandMetadata::default() }
+}
+
+#[tracing::instrument(name = "rollout", skip_all, fields(from))]
+async fn run(platform: Arc<Platform>, tree: sled::Tree, from: u64) {
+    let log: Arc<dyn EventLog> = platform.log.clone();
+    let mut subscription = LogSubscription::new(log, from);
+    loop {
+        let records = match subscription.next_batch(256).await {
+            Ok(records) if records.is_empty() => return,
+            Ok(records) => records,
+            Err(error) => {
+                tracing::error!(%error, "the rollout cannot read the log; it stops");
+                return;
+            }
+        };
+        let mut batch = sled::Batch::default();
+        for record in &records {
+            if let Err(error) = step(&platform, &tree, &mut batch, record).await {
+                tracing::error!(%error, position = record.position, "the rollout cannot carry out an event; it stops");
+                return;
+            }
+        }
+        batch.insert(CHECKPOINT_KEY, &subscription.next_position().to_be_bytes());
+        if let Err(error) = tree.apply_batch(batch) {
+            tracing::error!(%error, "the rollout cannot store its checkpoint; it stops");
+            return;
+        }
+    }
+}
+
+fn interesting(record: &RecordedEvent) -> bool {
+    matches!(
+        record.event_type.as_str(),
+        "campaign.wave_advanced" | "device.command_succeeded" | "device.command_failed" | "device.command_timed_out"
+    )
+}
+
+async fn step(
+    platform: &Platform,
+    tree: &sled::Tree,
+    batch: &mut sled::Batch,
+    record: &RecordedEvent,
+) -> Result<(), StepError> {
+    if !interesting(record) {
+        return Ok(());
+    }
+    match FleetEvent::decode(record)? {
+        FleetEvent::Campaign(CampaignEvent::WaveAdvanced { devices, .. }) => {
+            let Some(id) = record.stream.strip_prefix("campaign/").and_then(|id| CampaignId::new(id).ok()) else {
+                return Ok(());
+            };
+            release(platform, batch, &id, devices).await
+        }
+        FleetEvent::Device(event) => {
+            let Some(device) = record.stream.strip_prefix("device/").and_then(|id| DeviceId::new(id).ok()) else {
+                return Ok(());
+            };
+            let (command_id, outcome) = match event {
+                DeviceEvent::CommandSucceeded { command_id, .. } => (command_id, DeviceOutcome::Succeeded),
+                DeviceEvent::CommandFailed { command_id, reason, .. } => (command_id, DeviceOutcome::Failed(reason)),
+                DeviceEvent::CommandTimedOut { command_id, .. } => (command_id, DeviceOutcome::TimedOut),
+                _ => return Ok(()),
+            };
+            let key = command_key(&device, &command_id);
+            let Some(campaign) = tree.get(&key).map_err(StoreError::from)? else { return Ok(()) };
+            let campaign = CampaignId::new(String::from_utf8_lossy(&campaign).into_owned())
+                .map_err(|e| StepError::Actor(e.to_string()))?;
+            batch.remove(key);
+            record_outcome(platform, &campaign, &device, &command_id, outcome).await
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn release(
+    platform: &Platform,
+    batch: &mut sled::Batch,
+    campaign: &CampaignId,
+    devices: Vec<DeviceId>,
+) -> Result<(), StepError> {
+    let state = platform.campaigns.state(campaign.as_str()).await.map_err(|e| StepError::Actor(e.to_string()))?;
+    let Some(definition) = state.state.definition else { return Ok(()) };
+    let name = command_name(definition.kind);
+    let params = command_params(definition.kind, campaign, &definition.payload).to_string();
+    for device in devices {
+        let Some(command_id) = command_id(campaign, &device) else { continue };
+        batch.insert(command_key(&device, &command_id), campaign.as_str().as_bytes());
+        let command = DeviceCommand::IssueCommand {
+            command_id: command_id.clone(),
+            name: name.to_owned(),
+            params: params.clone(),
+            timeout_ms: definition.device_timeout_ms,
+            at: now(),
+        };
+        let key = format!("rollout:{campaign}:{device}");
+        match platform.devices.execute(device.as_str(), command, metadata(key)).await {
+            Ok(_) => tracing::info!(%campaign, %device, %command_id, "campaign command issued"),
+            Err(ExecuteError::Rejected(error)) => {
+                tracing::warn!(%campaign, %device, %error, "the device refused the campaign's command");
+                let outcome = DeviceOutcome::Failed(format!("command refused: {error}"));
+                record_outcome(platform, campaign, &device, &command_id, outcome).await?;
+            }
+            Err(error) => return Err(StepError::Actor(error.to_string())),
+        }
+    }
+    Ok(())
+}
+
+async fn record_outcome(
+    platform: &Platform,
+    campaign: &CampaignId,
+    device: &DeviceId,
+    command_id: &CommandId,
+    outcome: DeviceOutcome,
+) -> Result<(), StepError> {
+    if outcome.is_success() {
+        let state = platform.campaigns.state(campaign.as_str()).await.map_err(|e| StepError::Actor(e.to_string()))?;
+        if let Some(definition) = state.state.definition.filter(|d| d.kind == CampaignKind::FirmwareUpdate) {
+            let params = command_params(definition.kind, campaign, &definition.payload);
+            if let Some(version) = params.get("version").and_then(|v| v.as_str()) {
+                let change = DeviceCommand::ChangeFirmware { version: version.to_owned(), at: now() };
+                let key = format!("rollout:{campaign}:{device}:firmware");
+                if let Err(error) = platform.devices.execute(device.as_str(), change, metadata(key)).await {
+                    tracing::debug!(%device, %error, "firmware version not recorded");
+                }
+            }
+        }
+    }
+    let command = CampaignCommand::RecordOutcome { device_id: device.clone(), outcome, at: now() };
+    let key = format!("rollout:{campaign}:{device}:{command_id}:outcome");
+    match platform.campaigns.execute(campaign.as_str(), command, metadata(key)).await {
+        Ok(_) | Err(ExecuteError::Rejected(_)) => {}
+        Err(error) => return Err(StepError::Actor(error.to_string())),
+    }
+    let advance = CampaignCommand::AdvanceWave { at: now() };
+    match platform.campaigns.execute(campaign.as_str(), advance, CommandMetadata::default()).await {
+        Ok(_) | Err(ExecuteError::Rejected(_)) => Ok(()),
+        Err(error) => Err(StepError::Actor(error.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_ids_are_stable_per_campaign_and_device() {
+        let campaign = CampaignId::new("fw-1").expect("valid id");
+        let device = DeviceId::new("inv-1").expect("valid id");
+        assert_eq!(command_id(&campaign, &device), command_id(&campaign, &device));
+        let other = DeviceId::new("inv-2").expect("valid id");
+        assert_ne!(command_id(&campaign, &device), command_id(&campaign, &other));
+    }
+
+    #[test]
+    fn a_bare_firmware_payload_is_the_version() {
+        let campaign = CampaignId::new("fw-1").expect("valid id");
+        let params = command_params(CampaignKind::FirmwareUpdate, &campaign, "2.5.0");
+        assert_eq!(params, serde_json::json!({ "version": "2.5.0", "campaign_id": "fw-1" }));
+        let params = command_params(CampaignKind::ConfigChange, &campaign, r#"{"soc_limit": 90}"#);
+        assert_eq!(params, serde_json::json!({ "soc_limit": 90, "campaign_id": "fw-1" }));
+    }
+}
