@@ -20,13 +20,13 @@ use optibid_domain::device::{DeviceCommand, DeviceEvent};
 use optibid_domain::ids::{CampaignId, CommandId, DeviceId};
 use optibid_domain::time::Timestamp;
 use optibid_domain::FleetEvent;
+use optibid_projections::projection::stored_checkpoint;
+use optibid_projections::CHECKPOINT_KEY;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
 /// Name of the sled tree of the rollout's checkpoint and command map.
 const ROLLOUT_TREE: &str = "rollout";
-/// Key of the checkpoint (next global position to read).
-const CHECKPOINT_KEY: &[u8] = b"checkpoint";
 /// Prefix of the keys mapping a device command to its campaign.
 const COMMAND_PREFIX: &[u8] = b"c/";
 /// Namespace of the command ids derived from a campaign and a device.
@@ -38,6 +38,9 @@ pub enum RolloutError {
     /// Its tree cannot be opened or read.
     #[error("rollout storage failed: {0}")]
     Storage(#[from] sled::Error),
+    /// Its checkpoint cannot be read.
+    #[error("rollout checkpoint unreadable: {0}")]
+    Checkpoint(#[from] optibid_projections::ProjectionError),
 }
 
 /// Why one event could not be carried out; the rollout stops rather than skip it.
@@ -64,7 +67,7 @@ impl Rollout {
     /// Starts carrying campaigns out over `platform`.
     pub fn start(platform: Arc<Platform>) -> Result<Self, RolloutError> {
         let tree = platform.log.database().open_tree(ROLLOUT_TREE)?;
-        let from = tree.get(CHECKPOINT_KEY)?.and_then(|v| v.as_ref().try_into().ok()).map_or(0, u64::from_be_bytes);
+        let from = stored_checkpoint(&tree)? + 1;
         Ok(Self { task: tokio::spawn(run(platform, tree, from)) })
     }
 }
@@ -128,7 +131,7 @@ async fn run(platform: Arc<Platform>, tree: sled::Tree, from: u64) {
                 return;
             }
         }
-        batch.insert(CHECKPOINT_KEY, &subscription.next_position().to_be_bytes());
+        batch.insert(CHECKPOINT_KEY, &subscription.next_position().saturating_sub(1).to_be_bytes());
         if let Err(error) = tree.apply_batch(batch) {
             tracing::error!(%error, "the rollout cannot store its checkpoint; it stops");
             return;

@@ -16,6 +16,8 @@ use optibid_domain::device::{DeviceCommand, DeviceEvent};
 use optibid_domain::ids::{CommandId, DeviceId};
 use optibid_domain::time::Timestamp;
 use optibid_domain::FleetEvent;
+use optibid_projections::projection::stored_checkpoint;
+use optibid_projections::CHECKPOINT_KEY;
 use rumqttc::{AsyncClient, QoS};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,8 +26,6 @@ use tokio::task::JoinHandle;
 
 /// Name of the sled tree of the downlink's checkpoint and waiting commands.
 const DOWNLINK_TREE: &str = "downlink";
-/// Key of the checkpoint (next global position to read).
-const CHECKPOINT_KEY: &[u8] = b"checkpoint";
 /// Prefix of the keys of commands waiting for an answer.
 const PENDING_PREFIX: &[u8] = b"p/";
 /// How often deadlines are checked.
@@ -46,6 +46,9 @@ pub enum DownlinkError {
     /// Its tree cannot be opened or read.
     #[error("downlink storage failed: {0}")]
     Storage(#[from] sled::Error),
+    /// Its checkpoint cannot be read.
+    #[error("downlink checkpoint unreadable: {0}")]
+    Checkpoint(#[from] optibid_projections::ProjectionError),
 }
 
 /// The running downlink: its tasks stop when it is dropped.
@@ -70,7 +73,7 @@ impl Downlink {
         stats: Arc<DownlinkStats>,
     ) -> Result<Self, DownlinkError> {
         let tree = platform.log.database().open_tree(DOWNLINK_TREE)?;
-        let from = tree.get(CHECKPOINT_KEY)?.and_then(|v| v.as_ref().try_into().ok()).map_or(0, u64::from_be_bytes);
+        let from = stored_checkpoint(&tree)? + 1;
         let (client, mut eventloop) = AsyncClient::new(endpoint.options(client_id), 1_024);
         let connection = tokio::spawn(async move {
             let mut backoff = Backoff::default();
@@ -135,7 +138,7 @@ async fn publish_commands(
                 }
             }
         }
-        batch.insert(CHECKPOINT_KEY, &subscription.next_position().to_be_bytes());
+        batch.insert(CHECKPOINT_KEY, &subscription.next_position().saturating_sub(1).to_be_bytes());
         if let Err(error) = tree.apply_batch(batch) {
             tracing::error!(%error, "the downlink cannot store its checkpoint; it stops");
             return;
