@@ -12,6 +12,8 @@
 //! - [`projector`]: runs the read models of `optibid-projections` over the global log.
 //! - [`gateway`]: the HTTP API.
 //! - [`mqtt`]: devices and edge nodes over MQTT (embedded broker, ingest, downlink).
+//! - [`opcua`]: devices behind OPC UA servers (one subscribing client actor per server).
+//! - [`config`]: the `--config` file of `serve`.
 //! - [`rollout`]: carries fleet campaigns out on devices, wave by wave.
 //! - [`simulator`]: a realistic simulated fleet over MQTT.
 //! - [`bench`]: the measurements behind `docs/benchmarks.md`.
@@ -22,8 +24,10 @@ pub mod aggregates;
 pub mod audit;
 pub mod bench;
 pub mod cli;
+pub mod config;
 pub mod gateway;
 pub mod mqtt;
+pub mod opcua;
 pub mod projector;
 pub mod rollout;
 pub mod simulator;

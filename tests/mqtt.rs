@@ -6,8 +6,9 @@ mod common;
 use common::http::Api;
 use common::mqtt::{Connect, TestClient};
 use common::services;
+use common::wait_for;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -61,14 +62,6 @@ fn stored_samples(api: &Api, token: &str, device: &str) -> Vec<(i64, f64)> {
             Some(last) if events.len() == 1000 => from = last["position"].as_u64().expect("position") + 1,
             _ => return samples,
         }
-    }
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -2,17 +2,20 @@
 
 use super::DataArgs;
 use crate::actors::{DirectoryConfig, Platform};
+use crate::config::PlatformConfig;
 use crate::gateway::{self, auth::Role, AppState, Connectivity};
 use crate::mqtt::endpoint::BrokerAddress;
 use crate::mqtt::payload::PayloadLimits;
 use crate::mqtt::pipeline::IngestOptions;
 use crate::mqtt::{MqttService, MqttSettings};
+use crate::opcua::OpcUaService;
 use crate::rollout::Rollout;
 use crate::store::{EventLog, SledEventLog};
 use anyhow::Context;
 use optibid_snapshots::SnapshotPolicy;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +41,9 @@ pub struct ServeArgs {
     /// Size of the storage engine's page cache, MiB.
     #[arg(long, default_value_t = 256)]
     cache_mib: u64,
+    /// Configuration file (TOML) for OPC UA servers and their node mappings; see docs/opcua.md.
+    #[arg(long)]
+    config: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) mqtt: MqttArgs,
 }
@@ -120,6 +126,8 @@ pub struct RunningServer {
     pub state: Arc<AppState>,
     /// The MQTT side.
     pub mqtt: MqttService,
+    /// The OPC UA clients.
+    pub opcua: OpcUaService,
     /// Where the HTTP gateway listens.
     pub http_address: SocketAddr,
     rollout: Rollout,
@@ -130,6 +138,10 @@ pub struct RunningServer {
 impl RunningServer {
     /// Opens the data folder and starts everything `args` describes.
     pub async fn start(args: &ServeArgs) -> anyhow::Result<Self> {
+        let file_config = match &args.config {
+            Some(path) => PlatformConfig::load(path)?,
+            None => PlatformConfig::default(),
+        };
         std::fs::create_dir_all(&args.data.data)
             .with_context(|| format!("cannot create the data folder {}", args.data.data.display()))?;
         let log = Arc::new(SledEventLog::open_with_cache(&args.data.data, args.cache_mib * 1024 * 1024)?);
@@ -150,12 +162,16 @@ impl RunningServer {
         })?;
         let http_address = listener.local_addr()?;
         let mqtt = start_mqtt(&state, &args.mqtt).await?;
+        let opcua =
+            OpcUaService::start(platform.clone(), state.dead_letters.clone(), &file_config.opcua, &args.data.data)
+                .await?;
+        let _ = state.opcua.set(opcua.stats.clone());
         let rollout = Rollout::start(platform.clone())?;
         let server = gateway::server(listener, state.clone())?;
         let handle = server.handle();
         info!(address = %http_address, data = %args.data.data.display(), head = platform.log.head().position, "optibid serving");
         let server = tokio::spawn(server);
-        Ok(Self { platform, state, mqtt, http_address, rollout, handle, server })
+        Ok(Self { platform, state, mqtt, opcua, http_address, rollout, handle, server })
     }
 
     /// Prints where the platform listens (tests and scripts read these lines).
@@ -172,6 +188,7 @@ impl RunningServer {
         self.handle.stop(true).await;
         let _ = self.server.await;
         drop(self.rollout);
+        self.opcua.stop().await;
         self.mqtt.stop().await;
         self.platform.shutdown().await;
     }

@@ -37,6 +37,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             "broker": c.broker_url,
             "connected": c.ingest.connected.load(std::sync::atomic::Ordering::Relaxed),
         })),
+        "opcua": state.opcua.get().into_iter().flatten().map(|e| json!({
+            "endpoint": e.name,
+            "url": e.url,
+            "connected": e.connected.load(std::sync::atomic::Ordering::Relaxed),
+        })).collect::<Vec<_>>(),
         "projections": {
             "device_directory": state.device_directory.position(),
             "edge_directory": state.edge_directory.position(),

@@ -46,6 +46,22 @@ pub struct MqttLabels {
     pub kind: String,
 }
 
+/// Labels of an OPC UA counter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct OpcUaLabels {
+    /// The endpoint's configured name.
+    pub endpoint: String,
+    /// What is counted.
+    pub kind: String,
+}
+
+/// Labels of an OPC UA endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct EndpointLabels {
+    /// The endpoint's configured name.
+    pub endpoint: String,
+}
+
 /// The gateway's metrics.
 pub struct ApiMetrics {
     registry: Mutex<Registry>,
@@ -58,6 +74,8 @@ pub struct ApiMetrics {
     dead_letters: Family<ReasonLabels, Counter>,
     mqtt: Family<MqttLabels, Counter>,
     mqtt_connected: Gauge,
+    opcua: Family<OpcUaLabels, Counter>,
+    opcua_connected: Family<EndpointLabels, Gauge>,
 }
 
 impl Default for ApiMetrics {
@@ -73,6 +91,8 @@ impl Default for ApiMetrics {
         let dead_letters = Family::<ReasonLabels, Counter>::default();
         let mqtt = Family::<MqttLabels, Counter>::default();
         let mqtt_connected = Gauge::default();
+        let opcua = Family::<OpcUaLabels, Counter>::default();
+        let opcua_connected = Family::<EndpointLabels, Gauge>::default();
         let mut registry = Registry::with_prefix("optibid");
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
@@ -95,8 +115,16 @@ impl Default for ApiMetrics {
             "Whether the MQTT ingest is connected to its broker",
             mqtt_connected.clone(),
         );
+        registry.register(
+            "opcua",
+            "OPC UA data changes received, samples stored, dead letters, connection losses and refused items",
+            opcua.clone(),
+        );
+        registry.register("opcua_connected", "Whether an OPC UA session is up", opcua_connected.clone());
         Self {
             registry: Mutex::new(registry),
+            opcua,
+            opcua_connected,
             dead_letters,
             mqtt,
             mqtt_connected,
@@ -162,6 +190,20 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             catch_up(metrics.mqtt.get_or_create(&MqttLabels { kind: kind.to_owned() }), value.load(Ordering::Relaxed));
         }
         metrics.mqtt_connected.set(i64::from(ingest.connected.load(Ordering::Relaxed)));
+    }
+    for endpoint in state.opcua.get().into_iter().flatten() {
+        for (kind, value) in [
+            ("values", &endpoint.values),
+            ("samples", &endpoint.samples),
+            ("dead_letters", &endpoint.dead_letters),
+            ("connection_losses", &endpoint.connection_losses),
+            ("refused_items", &endpoint.refused_items),
+        ] {
+            let labels = OpcUaLabels { endpoint: endpoint.name.clone(), kind: kind.to_owned() };
+            catch_up(metrics.opcua.get_or_create(&labels), value.load(Ordering::Relaxed));
+        }
+        let labels = EndpointLabels { endpoint: endpoint.name.clone() };
+        metrics.opcua_connected.get_or_create(&labels).set(i64::from(endpoint.connected.load(Ordering::Relaxed)));
     }
     let mut text = String::new();
     let encoded = match metrics.registry.lock() {

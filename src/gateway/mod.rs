@@ -34,6 +34,7 @@ use crate::mqtt::credentials::ClientCredentials;
 use crate::mqtt::dead_letter::DeadLetterStore;
 use crate::mqtt::downlink::DownlinkStats;
 use crate::mqtt::ingest::IngestStats;
+use crate::opcua::client::OpcUaStats;
 use crate::projector::Projected;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
@@ -77,6 +78,8 @@ pub struct AppState {
     pub dead_letters: DeadLetterStore,
     /// The MQTT side's counters, once it runs.
     pub connectivity: OnceLock<Connectivity>,
+    /// The OPC UA clients' counters, once they run.
+    pub opcua: OnceLock<Vec<Arc<OpcUaStats>>>,
 }
 
 /// Counters of the protocol side, shown in `/metrics` and `/readyz`.
@@ -104,6 +107,7 @@ impl AppState {
             credentials: ClientCredentials::open(log.database())?,
             dead_letters: DeadLetterStore::open(log.database(), DEAD_LETTERS_KEPT)?,
             connectivity: OnceLock::new(),
+            opcua: OnceLock::new(),
             platform,
         })
     }

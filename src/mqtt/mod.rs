@@ -123,7 +123,7 @@ impl MqttService {
             shared_group: settings.shared_group,
             max_round: settings.max_round,
             window: settings.window,
-            pipeline: IngestPipeline::new(platform, dead_letters, settings.ingest),
+            pipeline: IngestPipeline::new(platform, dead_letters, settings.ingest, "mqtt"),
             stats: ingest_stats.clone(),
         };
         let (ingest, ingest_task) = Actor::spawn(None, MqttIngest, arguments).await?;

@@ -77,11 +77,28 @@ struct KnownDevice {
 }
 
 /// What a message asks for, once decoded.
-enum Work {
+#[derive(Debug, Clone)]
+pub enum Work {
+    /// Readings of a device.
     Telemetry(DeviceId, Vec<TelemetrySample>),
+    /// A device's status.
     Status(DeviceId, payload::StatusReport),
+    /// A device's answer to a command.
     Response(DeviceId, CommandId, CommandResponse),
+    /// An edge node's heartbeat.
     Heartbeat(EdgeNodeId, payload::HeartbeatReport),
+}
+
+/// A message another protocol has already decoded, with what to keep of it should it end in
+/// the dead letters.
+#[derive(Debug, Clone)]
+pub struct DecodedMessage {
+    /// Where it came from (shown as the dead letter's topic).
+    pub origin: String,
+    /// Its raw form (the dead letter keeps the first bytes).
+    pub raw: Vec<u8>,
+    /// What it asks for, or why it is refused already.
+    pub work: Result<Work, Rejection>,
 }
 
 /// Telemetry of one device in one round.
@@ -94,15 +111,22 @@ struct DeviceTelemetry {
 /// it has seen.
 pub struct IngestPipeline {
     platform: Arc<Platform>,
+    source: &'static str,
     dead_letters: DeadLetterStore,
     options: IngestOptions,
     known: HashMap<DeviceId, KnownDevice>,
 }
 
 impl IngestPipeline {
-    /// A pipeline over `platform`.
-    pub fn new(platform: Arc<Platform>, dead_letters: DeadLetterStore, options: IngestOptions) -> Self {
-        Self { platform, dead_letters, options, known: HashMap::new() }
+    /// A pipeline over `platform`; `source` names the protocol in the principal of the
+    /// commands it issues (`mqtt:{device}`, `opcua:{device}`).
+    pub fn new(
+        platform: Arc<Platform>,
+        dead_letters: DeadLetterStore,
+        options: IngestOptions,
+        source: &'static str,
+    ) -> Self {
+        Self { platform, source, dead_letters, options, known: HashMap::new() }
     }
 
     /// Processes `messages` (in the order received) and returns once every resulting event and
@@ -113,11 +137,65 @@ impl IngestPipeline {
         messages: &[InboundMessage<'_>],
         now: Timestamp,
     ) -> Result<RoundReport, IngestError> {
+        let work = messages.iter().map(|message| self.classify(message, now)).collect();
+        let (mut report, rejected) = self.run_round(work, now).await?;
+        for (index, rejection) in &rejected {
+            let message = messages[*index];
+            self.dead_letters.record(rejection.reason, &rejection.detail, message.topic, message.payload, now)?;
+        }
+        self.finish_round(&mut report, messages.len(), rejected.len()).await?;
+        Ok(report)
+    }
+
+    /// Processes messages another protocol has decoded (in the order received) and returns once
+    /// every resulting event and dead letter is durable.
+    #[tracing::instrument(name = "ingest_decoded_round", skip_all, fields(messages = messages.len()))]
+    pub async fn process_decoded(
+        &mut self,
+        messages: Vec<DecodedMessage>,
+        now: Timestamp,
+    ) -> Result<RoundReport, IngestError> {
+        let count = messages.len();
+        let mut origins = Vec::with_capacity(count);
+        let mut work = Vec::with_capacity(count);
+        for message in messages {
+            origins.push((message.origin, message.raw));
+            work.push(message.work);
+        }
+        let (mut report, rejected) = self.run_round(work, now).await?;
+        for (index, rejection) in &rejected {
+            let (origin, raw) = &origins[*index];
+            self.dead_letters.record(rejection.reason, &rejection.detail, origin, raw, now)?;
+        }
+        self.finish_round(&mut report, count, rejected.len()).await?;
+        Ok(report)
+    }
+
+    async fn finish_round(
+        &self,
+        report: &mut RoundReport,
+        messages: usize,
+        rejected: usize,
+    ) -> Result<(), IngestError> {
+        if rejected > 0 {
+            self.dead_letters.flush().await?;
+        }
+        report.dead_letters = rejected;
+        report.accepted = messages - rejected;
+        Ok(())
+    }
+
+    /// Runs one round of decoded work; the rejections are keyed by the work's index.
+    async fn run_round(
+        &mut self,
+        work: Vec<Result<Work, Rejection>>,
+        now: Timestamp,
+    ) -> Result<(RoundReport, BTreeMap<usize, Rejection>), IngestError> {
         let mut rejected: BTreeMap<usize, Rejection> = BTreeMap::new();
         let mut telemetry: BTreeMap<DeviceId, DeviceTelemetry> = BTreeMap::new();
         let mut commands = Vec::new();
-        for (index, message) in messages.iter().enumerate() {
-            match self.classify(message, now) {
+        for (index, decoded) in work.into_iter().enumerate() {
+            match decoded {
                 Ok(Work::Telemetry(device, samples)) => telemetry
                     .entry(device.clone())
                     .or_insert_with(|| DeviceTelemetry { device, messages: Vec::new() })
@@ -136,16 +214,7 @@ impl IngestPipeline {
                 rejected.insert(index, rejection);
             }
         }
-        for (index, rejection) in &rejected {
-            let message = messages[*index];
-            self.dead_letters.record(rejection.reason, &rejection.detail, message.topic, message.payload, now)?;
-        }
-        if !rejected.is_empty() {
-            self.dead_letters.flush().await?;
-        }
-        report.dead_letters = rejected.len();
-        report.accepted = messages.len() - rejected.len();
-        Ok(report)
+        Ok((report, rejected))
     }
 
     fn classify(&self, message: &InboundMessage<'_>, now: Timestamp) -> Result<Work, Rejection> {
@@ -186,7 +255,7 @@ impl IngestPipeline {
                 metrics: Vec::new(),
             };
             let metadata =
-                CommandMetadata { principal: "mqtt:auto-provision".to_owned(), ..CommandMetadata::default() };
+                CommandMetadata { principal: format!("{}:auto-provision", self.source), ..CommandMetadata::default() };
             match self
                 .platform
                 .devices
@@ -280,12 +349,13 @@ impl IngestPipeline {
             }
         }
         let platform = &self.platform;
+        let source = self.source;
         let outcomes = join_all(batches.into_iter().map(|(indexes, batch)| async move {
             let key = batch_key(&batch);
             let device = batch.device_id.clone();
             let times: Vec<Timestamp> = batch.samples.iter().map(|s| s.ts).collect();
             let metadata = CommandMetadata {
-                principal: format!("mqtt:{device}"),
+                principal: format!("{source}:{device}"),
                 idempotency_key: Some(key),
                 ..CommandMetadata::default()
             };
@@ -332,7 +402,8 @@ impl IngestPipeline {
                 Ok(self.execute_device(&device, command).await?.err().map(|e| device_rejection(&device, e)))
             }
             Work::Heartbeat(node, report) => {
-                let metadata = CommandMetadata { principal: format!("mqtt:edge:{node}"), ..CommandMetadata::default() };
+                let metadata =
+                    CommandMetadata { principal: format!("{}:edge:{node}", self.source), ..CommandMetadata::default() };
                 let command = EdgeNodeCommand::RecordHeartbeat(report.heartbeat);
                 match self.platform.edge_nodes.execute(node.as_str(), command, metadata).await {
                     Ok(_) => Ok(None),
@@ -354,7 +425,7 @@ impl IngestPipeline {
         device: &DeviceId,
         command: DeviceCommand,
     ) -> Result<Result<(), DeviceError>, IngestError> {
-        let metadata = CommandMetadata { principal: format!("mqtt:{device}"), ..CommandMetadata::default() };
+        let metadata = CommandMetadata { principal: format!("{}:{device}", self.source), ..CommandMetadata::default() };
         match self.platform.devices.execute(device.as_str(), command, metadata).await {
             Ok(_) => Ok(Ok(())),
             Err(ExecuteError::Rejected(error)) => Ok(Err(error)),

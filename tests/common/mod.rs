@@ -27,6 +27,15 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Polls `done` until it holds, failing the test after 30 s.
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// `optibid audit verify` on `data`.
 pub fn verify(data: &Path) -> Output {
     optibid(&["audit", "verify", "--data", &data.to_string_lossy()])

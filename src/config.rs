@@ -1,0 +1,122 @@
+//! The `--config FILE` of `optibid serve`: a TOML file for what does not fit on a command line,
+//! today the OPC UA servers to read and how their nodes map to device metrics.
+//!
+//! ```toml
+//! [[opcua]]
+//! name = "plant-a"
+//! url = "opc.tcp://10.0.0.5:4840/"
+//! publishing_interval_ms = 500
+//!
+//! [[opcua.items]]
+//! node_id = "ns=2;s=Inverter7.AcPower"
+//! device = "inv-7"
+//! metric = "power_w"
+//! ```
+
+use crate::opcua::config::{OpcUaConfigError, OpcUaEndpointConfig, OpcUaEndpointFile};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Why the configuration file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the expected shape.
+    #[error("the configuration file {path} is invalid: {source}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        source: toml::de::Error,
+    },
+    /// An OPC UA section is wrong.
+    #[error("the configuration file {path}: {source}")]
+    OpcUa {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: OpcUaConfigError,
+    },
+}
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    opcua: Vec<OpcUaEndpointFile>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, Default)]
+pub struct PlatformConfig {
+    /// OPC UA servers to subscribe to.
+    pub opcua: Vec<OpcUaEndpointConfig>,
+}
+
+impl PlatformConfig {
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Self::parse(&text).map_err(|error| match error {
+            ParseError::Syntax(source) => ConfigError::Syntax { path: path.to_owned(), source },
+            ParseError::OpcUa(source) => ConfigError::OpcUa { path: path.to_owned(), source },
+        })
+    }
+
+    fn parse(text: &str) -> Result<Self, ParseError> {
+        let file: ConfigFile = toml::from_str(text).map_err(ParseError::Syntax)?;
+        let mut opcua = Vec::with_capacity(file.opcua.len());
+        for (index, endpoint) in file.opcua.into_iter().enumerate() {
+            let endpoint = endpoint.validate(index).map_err(ParseError::OpcUa)?;
+            if opcua.iter().any(|e: &OpcUaEndpointConfig| e.name == endpoint.name) {
+                return Err(ParseError::OpcUa(OpcUaConfigError::DuplicateName(endpoint.name)));
+            }
+            opcua.push(endpoint);
+        }
+        Ok(Self { opcua })
+    }
+}
+
+enum ParseError {
+    Syntax(toml::de::Error),
+    OpcUa(OpcUaConfigError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<PlatformConfig, String> {
+        PlatformConfig::parse(text).map_err(|error| match error {
+            ParseError::Syntax(e) => e.to_string(),
+            ParseError::OpcUa(e) => e.to_string(),
+        })
+    }
+
+    #[test]
+    fn an_empty_file_configures_nothing() {
+        assert!(parse("").expect("valid").opcua.is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let error = parse("[[opcua]]\nname = \"a\"\nurl = \"opc.tcp://h:4840/\"\nspeed = 3\n").expect_err("invalid");
+        assert!(error.contains("speed"), "{error}");
+    }
+
+    #[test]
+    fn two_endpoints_may_not_share_a_name() {
+        let endpoint = "[[opcua]]\nname = \"a\"\nurl = \"opc.tcp://h:4840/\"\n[[opcua.items]]\nnode_id = \"ns=2;s=x\"\ndevice = \"d\"\nmetric = \"m\"\n";
+        let error = parse(&format!("{endpoint}{endpoint}")).expect_err("duplicate");
+        assert!(error.contains("\"a\""), "{error}");
+    }
+}
