@@ -21,28 +21,28 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file cannot be read.
-    #[error("cannot read the configuration file {path}: {source}")]
+    #[error("cannot read the configuration file {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
         /// What failed.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not valid TOML of the expected shape.
-    #[error("the configuration file {path} is invalid: {source}")]
+    #[error("the configuration file {path} is invalid: {error}")]
     Syntax {
         /// The file.
         path: PathBuf,
         /// The parser's message, with line and column.
-        source: toml::de::Error,
+        error: toml::de::Error,
     },
     /// An OPC UA section is wrong.
-    #[error("the configuration file {path}: {source}")]
+    #[error("the configuration file {path}: {error}")]
     OpcUa {
         /// The file.
         path: PathBuf,
         /// What is wrong.
-        source: OpcUaConfigError,
+        error: OpcUaConfigError,
     },
 }
 
@@ -65,10 +65,10 @@ impl PlatformConfig {
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+            std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: path.to_owned(), error })?;
         Self::parse(&text).map_err(|error| match error {
-            ParseError::Syntax(source) => ConfigError::Syntax { path: path.to_owned(), source },
-            ParseError::OpcUa(source) => ConfigError::OpcUa { path: path.to_owned(), source },
+            ParseError::Syntax(error) => ConfigError::Syntax { path: path.to_owned(), error },
+            ParseError::OpcUa(error) => ConfigError::OpcUa { path: path.to_owned(), error },
         })
     }
 
