@@ -64,8 +64,7 @@ pub struct PlatformConfig {
 impl PlatformConfig {
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: path.to_owned(), error })?;
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: path.to_owned(), error })?;
         Self::parse(&text).map_err(|error| match error {
             ParseError::Syntax(error) => ConfigError::Syntax { path: path.to_owned(), error },
             ParseError::OpcUa(error) => ConfigError::OpcUa { path: path.to_owned(), error },

@@ -6,11 +6,13 @@
 //! - [`directory`]: a generic directory of instances (one entry per stream), persisted per entry.
 //! - [`device_directory`], [`edge_directory`], [`campaign_list`]: the entries and filters the
 //!   HTTP API lists.
+//! - [`maintenance`]: anomaly detection and remaining-useful-life estimation.
 
 pub mod campaign_list;
 pub mod device_directory;
 pub mod directory;
 pub mod edge_directory;
+pub mod maintenance;
 pub mod projection;
 
 pub use directory::{Directory, DirectoryEntry, Page};

@@ -4,6 +4,7 @@ mod audit;
 mod bench;
 mod demo;
 mod fleet_registration;
+mod maintenance;
 mod serve;
 mod simulate;
 mod store;
@@ -39,6 +40,9 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// A realistic simulated fleet over MQTT against any broker.
     Simulate(simulate::SimulateArgs),
+    /// Replay labelled data sets through the anomaly detector and the RUL estimator.
+    #[command(subcommand)]
+    Maintenance(maintenance::MaintenanceCommand),
     /// Measure the platform on this machine.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -62,5 +66,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Store(command) => store::run(command).await,
         Command::Token(command) => token::run(command).await,
         Command::Bench(command) => bench::run(command).await,
+        Command::Maintenance(command) => maintenance::run(command),
     }
 }

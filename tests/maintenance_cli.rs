@@ -1,0 +1,107 @@
+//! `optibid maintenance`: the real binary on generated series and engine histories.
+
+mod common;
+
+use common::{optibid, stderr, stdout};
+
+#[test]
+fn detect_writes_nab_scores_and_flags_the_spike() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = dir.path().join("series.csv");
+    let mut text = String::from("timestamp,value\n");
+    for hour in 0..600 {
+        let daily = ((hour % 24) as f64 / 24.0 * std::f64::consts::TAU).sin() * 3.0;
+        let value = if hour == 500 { 120.0 } else { 70.0 + daily + (hour * 7 % 5) as f64 * 0.1 };
+        text.push_str(&format!("2024-01-{:02} {:02}:00:00,{value}\n", 1 + hour / 24, hour % 24));
+    }
+    std::fs::write(&csv, text).expect("written");
+    let output = optibid(&["maintenance", "detect", "--csv", &csv.to_string_lossy()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<String> = stdout(&output).lines().map(str::to_owned).collect();
+    assert_eq!(lines[0], "timestamp,value,anomaly_score");
+    assert_eq!(lines.len(), 601);
+    let score = |line: &str| line.rsplit(',').next().and_then(|s| s.parse::<f64>().ok()).expect("a score");
+    assert!(score(&lines[501]) > 0.9, "the spike: {}", lines[501]);
+    assert!(lines[1..].iter().all(|l| (0.0..=1.0).contains(&score(l))));
+    assert!(lines[100..500].iter().all(|l| score(l) < 0.5), "quiet before the spike");
+
+    std::fs::write(&csv, "timestamp,value\n2024-01-01 00:00:00,warm\n").expect("written");
+    let output = optibid(&["maintenance", "detect", "--csv", &csv.to_string_lossy()]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("line 2"), "{}", stderr(&output));
+}
+
+#[test]
+fn split_and_evaluate_rul_on_generated_engines() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut text = String::new();
+    for unit in 1..=30u32 {
+        let life = 150 + (unit as usize * 37) % 120;
+        for cycle in 1..=life {
+            let wear = (cycle as f64 - (life as f64 - 125.0)).max(0.0);
+            let mut row = format!("{unit} {cycle} 0.0 0.0 100.0");
+            for sensor in 0..21 {
+                let value = match sensor {
+                    0 => 518.67,
+                    1 => 642.0 + 0.01 * wear + ((cycle * 13 + unit as usize) % 7) as f64 * 0.02,
+                    2 => 1590.0 + 0.05 * wear + ((cycle * 11) % 5) as f64 * 0.1,
+                    _ => 10.0 + sensor as f64 + ((cycle * sensor) % 3) as f64 * 0.01,
+                };
+                row.push_str(&format!(" {value}"));
+            }
+            text.push_str(&row);
+            text.push('\n');
+        }
+    }
+    let input = dir.path().join("train.txt");
+    std::fs::write(&input, text).expect("written");
+    let out = dir.path().join("split");
+    let output = optibid(&[
+        "maintenance",
+        "split-cmapss",
+        "--input",
+        &input.to_string_lossy(),
+        "--holdout",
+        "6",
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("engines 1..24"), "{}", stdout(&output));
+    let truth = std::fs::read_to_string(out.join("truth.txt")).expect("truth");
+    assert_eq!(truth.lines().count(), 6);
+    assert!(truth.lines().all(|l| (5..=145).contains(&l.parse::<usize>().expect("a count"))));
+
+    let path = |name: &str| out.join(name).to_string_lossy().into_owned();
+    let output = optibid(&[
+        "maintenance",
+        "evaluate-rul",
+        "--train",
+        &path("train.txt"),
+        "--test",
+        &path("test.txt"),
+        "--truth",
+        &path("truth.txt"),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = stdout(&output);
+    let rmse: f64 = report
+        .lines()
+        .find_map(|l| l.strip_prefix("RMSE: "))
+        .and_then(|v| v.parse().ok())
+        .expect("an RMSE line");
+    assert!(rmse < 25.0, "a clean wear signal is followed: {report}");
+    assert!(report.contains("PHM08 score: "), "{report}");
+
+    let output = optibid(&[
+        "maintenance",
+        "evaluate-rul",
+        "--train",
+        &path("train.txt"),
+        "--test",
+        &path("test.txt"),
+        "--truth",
+        &path("train.txt"),
+    ]);
+    assert!(!output.status.success(), "a train file is no truth file");
+}
