@@ -2,7 +2,7 @@
 //! its model changes together with its new checkpoint in one atomic sled batch.
 
 use crate::audit::any_event::DecodeStored;
-use crate::store::{EventLog, LogSubscription, SledEventLog, StoreError};
+use crate::store::{EventLog, LogSubscription, RecordedEvent, SledEventLog, StoreError};
 use optibid_domain::FleetEvent;
 use optibid_projections::projection::stored_checkpoint;
 use optibid_projections::{ProjectedEvent, Projection, ProjectionError, CHECKPOINT_KEY};
@@ -98,28 +98,122 @@ async fn tail<P: Projection>(
         let mut writes = sled::Batch::default();
         {
             let mut model = model.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-            for record in &records {
-                let event = match FleetEvent::decode(record) {
-                    Ok(event) => event,
-                    Err(StoreError::Pruned(_)) => continue,
-                    Err(error) => {
-                        return Err(ProjectionFailure { position: record.position, reason: error.to_string() })
-                    }
-                };
-                let projected = ProjectedEvent {
-                    position: record.position,
-                    stream: &record.stream,
-                    recorded_at: record.recorded_at,
-                    event: &event,
-                };
-                model
-                    .apply(&projected, &mut writes)
-                    .map_err(|e| ProjectionFailure { position: record.position, reason: e.to_string() })?;
-            }
+            apply_records(&mut *model, &records, &mut writes)?;
         }
         writes.insert(CHECKPOINT_KEY, &last.to_be_bytes());
         tree.apply_batch(writes).map_err(|e| failed(e.to_string()))?;
         position.send_replace(last);
+    }
+}
+
+/// Applies `records` in order to `model`, staging its writes in `writes`. Pruned telemetry
+/// payloads are skipped; any other event that does not decode or apply stops at its position.
+fn apply_records<P: Projection + ?Sized>(
+    model: &mut P,
+    records: &[RecordedEvent],
+    writes: &mut sled::Batch,
+) -> Result<(), ProjectionFailure> {
+    for record in records {
+        let event = match FleetEvent::decode(record) {
+            Ok(event) => event,
+            Err(StoreError::Pruned(_)) => continue,
+            Err(error) => return Err(ProjectionFailure { position: record.position, reason: error.to_string() }),
+        };
+        let projected = ProjectedEvent {
+            position: record.position,
+            stream: &record.stream,
+            recorded_at: record.recorded_at,
+            event: &event,
+        };
+        model
+            .apply(&projected, writes)
+            .map_err(|e| ProjectionFailure { position: record.position, reason: e.to_string() })?;
+    }
+    Ok(())
+}
+
+/// Events read per step of an offline rebuild.
+const REBUILD_BATCH: usize = 4_096;
+
+/// Rebuilds `model` from position 1 up to the log's head into a scratch tree, then swaps it in
+/// as the projection's tree with its checkpoint in one batch. `progress` hears the position
+/// reached after every step. Returns the position rebuilt up to. Needs the data folder for
+/// itself (the server stopped).
+pub fn rebuild<P: Projection>(
+    log: &SledEventLog,
+    mut model: P,
+    mut progress: impl FnMut(u64),
+) -> Result<u64, ProjectionFailure> {
+    let storage = |position: u64| move |e: sled::Error| ProjectionFailure { position, reason: e.to_string() };
+    let database = log.database();
+    let scratch_name = format!("{}.rebuild", model.name());
+    database.drop_tree(&scratch_name).map_err(storage(0))?;
+    let scratch = database.open_tree(&scratch_name).map_err(storage(0))?;
+    let head = log.head().position;
+    let mut next = 1;
+    while next <= head {
+        let records = log
+            .read_all(next, REBUILD_BATCH)
+            .map_err(|e| ProjectionFailure { position: next, reason: e.to_string() })?;
+        let records: Vec<RecordedEvent> = records.into_iter().filter(|r| r.position <= head).collect();
+        let Some(last) = records.last().map(|r| r.position) else { break };
+        let mut writes = sled::Batch::default();
+        apply_records(&mut model, &records, &mut writes)?;
+        scratch.apply_batch(writes).map_err(storage(last))?;
+        next = last + 1;
+        progress(last);
+    }
+    let mut swap = sled::Batch::default();
+    for entry in scratch.iter() {
+        let (key, value) = entry.map_err(storage(head))?;
+        swap.insert(key, value);
+    }
+    swap.insert(CHECKPOINT_KEY, &head.to_be_bytes());
+    database.drop_tree(model.name()).map_err(storage(head))?;
+    database.open_tree(model.name()).map_err(storage(head))?.apply_batch(swap).map_err(storage(head))?;
+    database.drop_tree(&scratch_name).map_err(storage(head))?;
+    database.flush().map_err(storage(head))?;
+    Ok(head)
+}
+
+/// Where a projection stands against the log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ProjectionStatus {
+    /// The projection's name.
+    pub name: String,
+    /// Global position applied.
+    pub position: u64,
+    /// The log's head.
+    pub head: u64,
+    /// Events behind the head.
+    pub lag_events: u64,
+    /// Commit-time distance between the last applied event and the head, milliseconds.
+    pub lag_ms: i64,
+    /// Why it stopped, when it did.
+    pub failure: Option<String>,
+}
+
+/// The status of a projection at `position` (and its failure, if any) against `log`.
+pub fn status(log: &dyn EventLog, name: &str, position: u64, failure: Option<ProjectionFailure>) -> ProjectionStatus {
+    let head = log.head().position;
+    let recorded_at = |at: u64| {
+        if at == 0 {
+            return None;
+        }
+        log.read_all(at, 1).ok().and_then(|records| records.first().map(|r| r.recorded_at))
+    };
+    let lag_ms = match (recorded_at(head), recorded_at(position)) {
+        (Some(head_time), Some(applied)) => (head_time - applied).max(0),
+        (Some(_), None) if position < head => recorded_at(1).zip(recorded_at(head)).map_or(0, |(a, b)| b - a),
+        _ => 0,
+    };
+    ProjectionStatus {
+        name: name.to_owned(),
+        position,
+        head,
+        lag_events: head.saturating_sub(position),
+        lag_ms,
+        failure: failure.map(|f| format!("stopped at position {}: {}", f.position, f.reason)),
     }
 }
 

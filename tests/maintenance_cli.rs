@@ -85,11 +85,8 @@ fn split_and_evaluate_rul_on_generated_engines() {
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let report = stdout(&output);
-    let rmse: f64 = report
-        .lines()
-        .find_map(|l| l.strip_prefix("RMSE: "))
-        .and_then(|v| v.parse().ok())
-        .expect("an RMSE line");
+    let rmse: f64 =
+        report.lines().find_map(|l| l.strip_prefix("RMSE: ")).and_then(|v| v.parse().ok()).expect("an RMSE line");
     assert!(rmse < 25.0, "a clean wear signal is followed: {report}");
     assert!(report.contains("PHM08 score: "), "{report}");
 

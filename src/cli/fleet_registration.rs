@@ -12,7 +12,8 @@ use optibid_domain::edge::{EdgeNodeCommand, EdgeNodeError};
 use optibid_domain::Timestamp;
 use serde_json::Value;
 
-fn progress(total: usize, what: &str) -> ProgressBar {
+/// A progress bar with rate and ETA (hidden when standard error is not a terminal).
+pub(super) fn progress(total: usize, what: &str) -> ProgressBar {
     ProgressBar::new(total as u64).with_style(
         ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}} ({{per_sec}}, eta {{eta}})"))
             .unwrap_or_else(|_| ProgressStyle::default_bar()),

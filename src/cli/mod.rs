@@ -5,6 +5,7 @@ mod bench;
 mod demo;
 mod fleet_registration;
 mod maintenance;
+mod projections;
 mod serve;
 mod simulate;
 mod store;
@@ -40,6 +41,9 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// A realistic simulated fleet over MQTT against any broker.
     Simulate(simulate::SimulateArgs),
+    /// Read-model status and rebuilds.
+    #[command(subcommand)]
+    Projections(projections::ProjectionsCommand),
     /// Replay labelled data sets through the anomaly detector and the RUL estimator.
     #[command(subcommand)]
     Maintenance(maintenance::MaintenanceCommand),
@@ -67,5 +71,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Token(command) => token::run(command).await,
         Command::Bench(command) => bench::run(command).await,
         Command::Maintenance(command) => maintenance::run(command),
+        Command::Projections(command) => projections::run(command),
     }
 }

@@ -71,6 +71,8 @@ pub struct ApiMetrics {
     live_actors: Gauge,
     pending_commands: Gauge,
     projection_position: Family<ProjectionLabels, Gauge>,
+    projection_lag_events: Family<ProjectionLabels, Gauge>,
+    projection_lag_ms: Family<ProjectionLabels, Gauge>,
     dead_letters: Family<ReasonLabels, Counter>,
     mqtt: Family<MqttLabels, Counter>,
     mqtt_connected: Gauge,
@@ -88,6 +90,8 @@ impl Default for ApiMetrics {
         let live_actors = Gauge::default();
         let pending_commands = Gauge::default();
         let projection_position = Family::<ProjectionLabels, Gauge>::default();
+        let projection_lag_events = Family::<ProjectionLabels, Gauge>::default();
+        let projection_lag_ms = Family::<ProjectionLabels, Gauge>::default();
         let dead_letters = Family::<ReasonLabels, Counter>::default();
         let mqtt = Family::<MqttLabels, Counter>::default();
         let mqtt_connected = Gauge::default();
@@ -103,6 +107,16 @@ impl Default for ApiMetrics {
             "projection_position",
             "Global position each read model has applied",
             projection_position.clone(),
+        );
+        registry.register(
+            "projection_lag_events",
+            "Events each read model is behind the head",
+            projection_lag_events.clone(),
+        );
+        registry.register(
+            "projection_lag_milliseconds",
+            "Commit-time distance between each read model's last event and the head",
+            projection_lag_ms.clone(),
         );
         registry.register("dead_letters", "Device messages refused, by reason", dead_letters.clone());
         registry.register(
@@ -134,6 +148,8 @@ impl Default for ApiMetrics {
             live_actors,
             pending_commands,
             projection_position,
+            projection_lag_events,
+            projection_lag_ms,
         }
     }
 }
@@ -165,13 +181,11 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         + platform.edge_nodes.pending_commands()
         + platform.campaigns.pending_commands();
     metrics.pending_commands.set(i64::try_from(pending).unwrap_or(i64::MAX));
-    for (name, position) in [
-        ("device_directory", state.device_directory.position()),
-        ("edge_directory", state.edge_directory.position()),
-        ("campaign_list", state.campaign_list.position()),
-    ] {
-        let labels = ProjectionLabels { projection: name.to_owned() };
-        metrics.projection_position.get_or_create(&labels).set(i64::try_from(position).unwrap_or(i64::MAX));
+    for status in super::projections::statuses(&state) {
+        let labels = ProjectionLabels { projection: status.name };
+        metrics.projection_position.get_or_create(&labels).set(i64::try_from(status.position).unwrap_or(i64::MAX));
+        metrics.projection_lag_events.get_or_create(&labels).set(i64::try_from(status.lag_events).unwrap_or(i64::MAX));
+        metrics.projection_lag_ms.get_or_create(&labels).set(status.lag_ms);
     }
     for (reason, count) in state.dead_letters.counts() {
         catch_up(metrics.dead_letters.get_or_create(&ReasonLabels { reason: reason.code().to_owned() }), count);

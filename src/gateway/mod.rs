@@ -25,6 +25,7 @@ pub mod health;
 pub mod history;
 pub mod metrics;
 pub mod openapi;
+pub mod projections;
 pub mod request_span;
 pub mod schemas;
 pub mod tokens;
@@ -156,6 +157,7 @@ pub fn server(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<ac
                     .configure(edge_nodes::routes)
                     .configure(campaigns::routes)
                     .configure(dead_letters::routes)
+                    .configure(projections::routes)
                     .configure(events::routes)
                     .configure(audit::routes)
                     .configure(tokens::routes),

@@ -1,7 +1,9 @@
 //! The OpenAPI document, generated from the handlers' annotations, and a human-readable page
 //! rendered from it.
 
-use super::{audit, campaigns, credentials, dead_letters, devices, edge_nodes, events, history, schemas, tokens};
+use super::{
+    audit, campaigns, credentials, dead_letters, devices, edge_nodes, events, history, projections, schemas, tokens,
+};
 use crate::mqtt::dead_letter::{DeadLetter, DeadLetterReason};
 use actix_web::{get, HttpResponse};
 use optibid_domain::campaign::{CampaignDefinition, CampaignKind, TargetSelector};
@@ -24,7 +26,7 @@ use utoipa::{Modify, OpenApi};
         campaigns::create, campaigns::list, campaigns::detail, campaigns::act,
         history::campaign_history, history::campaign_state,
         events::page, events::stream, audit::verify, tokens::create,
-        credentials::rotate_device, credentials::rotate_edge_node, dead_letters::list,
+        credentials::rotate_device, credentials::rotate_edge_node, dead_letters::list, projections::list,
     ),
     components(schemas(
         DeviceRegistration, DeviceKind, Protocol, DeviceStatus, MetricDeclaration, DeviceId,
@@ -34,6 +36,7 @@ use utoipa::{Modify, OpenApi};
         schemas::ListPage, schemas::HistoryPage, schemas::PointInTimeView, schemas::EventsPage,
         schemas::VerifyResult, schemas::CreatedToken, schemas::ServerSentEvent,
         schemas::IssuedCredentials, schemas::DeadLettersPage, DeadLetter, DeadLetterReason,
+        crate::projector::ProjectionStatus,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -44,6 +47,7 @@ use utoipa::{Modify, OpenApi};
         (name = "audit", description = "Verification"),
         (name = "tokens", description = "API tokens"),
         (name = "dead-letters", description = "Device messages the platform refused"),
+        (name = "projections", description = "Read models and their lag"),
     )
 )]
 pub struct ApiDoc;
