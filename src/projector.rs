@@ -102,6 +102,7 @@ async fn tail<P: Projection>(
         }
         writes.insert(CHECKPOINT_KEY, &last.to_be_bytes());
         tree.apply_batch(writes).map_err(|e| failed(e.to_string()))?;
+        model.write().unwrap_or_else(|poisoned| poisoned.into_inner()).committed();
         position.send_replace(last);
     }
 }
@@ -149,6 +150,7 @@ pub fn rebuild<P: Projection>(
     let scratch_name = format!("{}.rebuild", model.name());
     database.drop_tree(&scratch_name).map_err(storage(0))?;
     let scratch = database.open_tree(&scratch_name).map_err(storage(0))?;
+    model.restore(&scratch).map_err(|e| ProjectionFailure { position: 0, reason: e.to_string() })?;
     let head = log.head().position;
     let mut next = 1;
     while next <= head {
@@ -160,6 +162,7 @@ pub fn rebuild<P: Projection>(
         let mut writes = sled::Batch::default();
         apply_records(&mut model, &records, &mut writes)?;
         scratch.apply_batch(writes).map_err(storage(last))?;
+        model.committed();
         next = last + 1;
         progress(last);
     }

@@ -6,6 +6,7 @@
 //! - [`directory`]: a generic directory of instances (one entry per stream), persisted per entry.
 //! - [`device_directory`], [`edge_directory`], [`campaign_list`]: the entries and filters the
 //!   HTTP API lists.
+//! - [`telemetry_rollups`]: 1-minute, 1-hour and 1-day buckets per device and metric.
 //! - [`maintenance`]: anomaly detection and remaining-useful-life estimation.
 
 pub mod campaign_list;
@@ -14,6 +15,7 @@ pub mod directory;
 pub mod edge_directory;
 pub mod maintenance;
 pub mod projection;
+pub mod telemetry_rollups;
 
 pub use directory::{Directory, DirectoryEntry, Page};
 pub use projection::{ProjectedEvent, Projection, ProjectionError, CHECKPOINT_KEY};

@@ -67,6 +67,10 @@ pub trait Projection: Send + Sync + 'static {
     /// Applies one event: updates the model in memory and stages its writes in `writes`, which
     /// the engine applies atomically together with the new checkpoint.
     fn apply(&mut self, event: &ProjectedEvent<'_>, writes: &mut sled::Batch) -> Result<(), ProjectionError>;
+
+    /// Called once the writes staged so far are in the tree, so a model that keeps staged
+    /// values in memory may drop them.
+    fn committed(&mut self) {}
 }
 
 /// The checkpoint stored in a projection's tree (0 when it has applied nothing).

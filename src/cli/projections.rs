@@ -9,12 +9,13 @@ use optibid_projections::campaign_list::CampaignEntry;
 use optibid_projections::device_directory::DeviceEntry;
 use optibid_projections::edge_directory::EdgeNodeEntry;
 use optibid_projections::projection::stored_checkpoint;
+use optibid_projections::telemetry_rollups::TelemetryRollups;
 use optibid_projections::{Directory, Projection};
 use std::process::ExitCode;
 use std::time::Instant;
 
 /// Every projection, by name.
-pub const PROJECTIONS: [&str; 3] = ["device_directory", "edge_directory", "campaign_list"];
+pub const PROJECTIONS: [&str; 4] = ["device_directory", "edge_directory", "campaign_list", "telemetry_rollups"];
 
 /// The projection verbs.
 #[derive(Debug, clap::Subcommand)]
@@ -67,7 +68,8 @@ fn rebuild(name: Option<&str>, data: &DataArgs) -> anyhow::Result<ExitCode> {
         let outcome = match name {
             "device_directory" => rebuild_one(&log, Directory::<DeviceEntry>::default()),
             "edge_directory" => rebuild_one(&log, Directory::<EdgeNodeEntry>::default()),
-            _ => rebuild_one(&log, Directory::<CampaignEntry>::default()),
+            "campaign_list" => rebuild_one(&log, Directory::<CampaignEntry>::default()),
+            _ => rebuild_one(&log, TelemetryRollups::default()),
         };
         if let Err(failure) = outcome {
             println!("{name}: rebuild STOPPED at position {}: {}", failure.position, failure.reason);

@@ -14,14 +14,9 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 /// `GET /readyz`: the store is open, the actors answer and no read model has stopped.
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let mut stopped: Vec<String> = [
-        ("device_directory", state.device_directory.failure()),
-        ("edge_directory", state.edge_directory.failure()),
-        ("campaign_list", state.campaign_list.failure()),
-    ]
-    .into_iter()
-    .filter_map(|(name, failure)| failure.map(|f| format!("{name} stopped at position {}: {}", f.position, f.reason)))
-    .collect();
+    let projections = super::projections::statuses(&state);
+    let mut stopped: Vec<String> =
+        projections.iter().filter_map(|p| p.failure.as_ref().map(|f| format!("{}: {f}", p.name))).collect();
     if let Some(connectivity) = state.connectivity.get() {
         if connectivity.ingest.failed.load(std::sync::atomic::Ordering::SeqCst) {
             stopped.push("the MQTT ingest stopped after a storage failure".to_owned());
@@ -42,11 +37,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             "url": e.url,
             "connected": e.connected.load(std::sync::atomic::Ordering::Relaxed),
         })).collect::<Vec<_>>(),
-        "projections": {
-            "device_directory": state.device_directory.position(),
-            "edge_directory": state.edge_directory.position(),
-            "campaign_list": state.campaign_list.position(),
-        },
+        "projections": projections.iter().map(|p| (p.name.clone(), json!(p.position))).collect::<serde_json::Map<_, _>>(),
         "problems": stopped,
     });
     if ready {

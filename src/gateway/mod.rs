@@ -11,6 +11,7 @@
 //! - [`metrics`]: `/metrics` for Prometheus; [`openapi`]: `/openapi.json` and `/api/docs`.
 //! - [`health`]: `/healthz` and `/readyz`; [`request_span`]: a span and request id per request.
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod campaigns;
@@ -46,6 +47,7 @@ use optibid_domain::Timestamp;
 use optibid_projections::campaign_list::CampaignEntry;
 use optibid_projections::device_directory::DeviceEntry;
 use optibid_projections::edge_directory::EdgeNodeEntry;
+use optibid_projections::telemetry_rollups::TelemetryRollups;
 use optibid_projections::Directory;
 use serde::Deserialize;
 use std::net::TcpListener;
@@ -67,6 +69,8 @@ pub struct AppState {
     pub edge_directory: Projected<Directory<EdgeNodeEntry>>,
     /// Campaign list.
     pub campaign_list: Projected<Directory<CampaignEntry>>,
+    /// Telemetry roll-ups.
+    pub telemetry_rollups: Projected<TelemetryRollups>,
     /// API tokens.
     pub tokens: TokenStore,
     /// First responses by idempotency key.
@@ -102,6 +106,7 @@ impl AppState {
             device_directory: Projected::start(log.clone(), Directory::default())?,
             edge_directory: Projected::start(log.clone(), Directory::default())?,
             campaign_list: Projected::start(log.clone(), Directory::default())?,
+            telemetry_rollups: Projected::start(log.clone(), TelemetryRollups::default())?,
             tokens: TokenStore::open(log.database())?,
             idempotency: log.database().open_tree(command::IDEMPOTENCY_TREE)?,
             metrics: metrics::ApiMetrics::default(),
@@ -158,6 +163,7 @@ pub fn server(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<ac
                     .configure(campaigns::routes)
                     .configure(dead_letters::routes)
                     .configure(projections::routes)
+                    .configure(analytics::routes)
                     .configure(events::routes)
                     .configure(audit::routes)
                     .configure(tokens::routes),

@@ -2,7 +2,8 @@
 //! rendered from it.
 
 use super::{
-    audit, campaigns, credentials, dead_letters, devices, edge_nodes, events, history, projections, schemas, tokens,
+    analytics, audit, campaigns, credentials, dead_letters, devices, edge_nodes, events, history, projections, schemas,
+    tokens,
 };
 use crate::mqtt::dead_letter::{DeadLetter, DeadLetterReason};
 use actix_web::{get, HttpResponse};
@@ -27,6 +28,7 @@ use utoipa::{Modify, OpenApi};
         history::campaign_history, history::campaign_state,
         events::page, events::stream, audit::verify, tokens::create,
         credentials::rotate_device, credentials::rotate_edge_node, dead_letters::list, projections::list,
+        analytics::device_telemetry,
     ),
     components(schemas(
         DeviceRegistration, DeviceKind, Protocol, DeviceStatus, MetricDeclaration, DeviceId,
@@ -36,7 +38,7 @@ use utoipa::{Modify, OpenApi};
         schemas::ListPage, schemas::HistoryPage, schemas::PointInTimeView, schemas::EventsPage,
         schemas::VerifyResult, schemas::CreatedToken, schemas::ServerSentEvent,
         schemas::IssuedCredentials, schemas::DeadLettersPage, DeadLetter, DeadLetterReason,
-        crate::projector::ProjectionStatus,
+        crate::projector::ProjectionStatus, analytics::Series, analytics::SeriesPoint,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -48,6 +50,7 @@ use utoipa::{Modify, OpenApi};
         (name = "tokens", description = "API tokens"),
         (name = "dead-letters", description = "Device messages the platform refused"),
         (name = "projections", description = "Read models and their lag"),
+        (name = "analytics", description = "Telemetry roll-ups"),
     )
 )]
 pub struct ApiDoc;

@@ -18,6 +18,12 @@ pub fn statuses(state: &AppState) -> Vec<ProjectionStatus> {
         projector::status(log, "device_directory", state.device_directory.position(), state.device_directory.failure()),
         projector::status(log, "edge_directory", state.edge_directory.position(), state.edge_directory.failure()),
         projector::status(log, "campaign_list", state.campaign_list.position(), state.campaign_list.failure()),
+        projector::status(
+            log,
+            "telemetry_rollups",
+            state.telemetry_rollups.position(),
+            state.telemetry_rollups.failure(),
+        ),
     ]
 }
 
