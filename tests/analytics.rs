@@ -82,3 +82,75 @@ fn published_samples_roll_up_into_minute_and_hour_buckets() {
     assert_eq!(empty.status, 200);
     assert_eq!(empty.body["points"], json!([]));
 }
+
+fn register(api: &Api, token: &str, id: &str, kind: &str, region: &str) -> TestClient {
+    let created = api.post(
+        "/api/v1/devices",
+        token,
+        json!({
+            "id": id, "name": id, "kind": kind, "protocol": "mqtt", "site": "plant-1", "region": region,
+            "tags": [], "firmware_version": "1.0.0",
+            "metrics": [{ "name": "power_w", "unit": "W", "normal_min": -100000.0, "normal_max": 100000.0 }]
+        }),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let secret = created.body["mqtt_secret"].as_str().expect("secret").to_owned();
+    TestClient::connect(&api.server.mqtt, Connect { client_id: id, login: Some((id, &secret)), ..Connect::default() })
+        .expect("connects")
+}
+
+#[test]
+fn fleet_and_edge_figures_add_up_what_devices_report() {
+    let (_dir, api) = Api::start();
+    let token = api.admin();
+    let solar = register(&api, &token, "pv-1", "solar_inverter", "eu");
+    let meter = register(&api, &token, "meter-1", "smart_meter", "us");
+    let _idle = register(&api, &token, "pv-2", "solar_inverter", "eu");
+    let t0 = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    let minutes = |watts: f64| -> Vec<u8> {
+        let samples: Vec<Value> =
+            (0..=10).map(|m| json!({ "ts": t0 + m * 60_000, "values": { "power_w": watts } })).collect();
+        serde_json::to_vec(&samples).expect("json")
+    };
+    solar.publish("optibid/v1/devices/pv-1/telemetry", minutes(3_600.0));
+    meter.publish("optibid/v1/devices/meter-1/telemetry", minutes(1_800.0));
+    solar.publish("optibid/v1/devices/pv-1/status", br#"{"status": "online"}"#.to_vec());
+    meter.publish("optibid/v1/devices/meter-1/status", br#"{"status": "online"}"#.to_vec());
+
+    let fleet = api.eventually("/api/v1/analytics/fleet", &token, |f| {
+        f["total"]["data_points"] == 22 && f["total"]["online"] == 2
+    });
+    let total = &fleet["total"];
+    assert_eq!(total["devices"], 3);
+    assert!((total["online_rate"].as_f64().expect("rate") - 2.0 / 3.0).abs() < 1e-9, "{fleet}");
+    assert!((total["energy_produced_kwh"].as_f64().expect("kWh") - 0.6).abs() < 1e-9, "3.6 kW for 10 min: {fleet}");
+    assert!((total["energy_consumed_kwh"].as_f64().expect("kWh") - 0.3).abs() < 1e-9, "1.8 kW for 10 min: {fleet}");
+    assert_eq!(fleet["by_region"]["eu"]["devices"], 2);
+    assert_eq!(fleet["by_region"]["us"]["energy_produced_kwh"], 0.0);
+    assert_eq!(fleet["by_kind"]["smart_meter"]["data_points"], 11);
+    let uptime = total["average_uptime"].as_f64().expect("uptime");
+    assert!(uptime > 0.0 && uptime < 1.0, "two of three online since a moment ago: {fleet}");
+
+    let node = json!({
+        "id": "edge-1", "name": "Gateway 1", "kind": "gateway", "site": "plant-1", "region": "eu",
+        "hardware": { "cores": 4, "memory_mb": 8192, "gpu": null, "network": "ethernet" }
+    });
+    let created = api.post("/api/v1/edge-nodes", &token, node);
+    assert_eq!(created.status, 201, "{}", created.body);
+    let secret = created.body["mqtt_secret"].as_str().expect("secret").to_owned();
+    let login = "edge:edge-1";
+    let edge = TestClient::connect(
+        &api.server.mqtt,
+        Connect { client_id: "edge-1", login: Some((login, &secret)), ..Connect::default() },
+    )
+    .expect("the edge node connects");
+    edge.publish(
+        "optibid/v1/edge/edge-1/heartbeat",
+        br#"{"cpu_pct": 40, "memory_pct": 60, "inference_rate": 120.5, "latency_ms": 8}"#.to_vec(),
+    );
+    let figures = api.eventually("/api/v1/analytics/edge", &token, |e| e["total"]["reporting"] == 1);
+    assert_eq!(figures["total"]["nodes"], 1);
+    assert_eq!(figures["total"]["inference_rate"], 120.5);
+    assert_eq!(figures["total"]["average_cpu_pct"], 40.0);
+    assert_eq!(figures["by_region"]["eu"]["average_latency_ms"], 8.0);
+}

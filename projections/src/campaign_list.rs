@@ -45,7 +45,7 @@ impl CampaignFilter {
 
 impl DirectoryEntry for CampaignEntry {
     const PROJECTION: &'static str = "campaign_list";
-    const KIND: &'static str = "campaign";
+    const KINDS: &'static [&'static str] = &["campaign"];
 
     fn evolve(entry: Option<Self>, event: &ProjectedEvent<'_>) -> Option<Self> {
         let FleetEvent::Campaign(campaign_event) = event.event else {

@@ -74,7 +74,7 @@ impl DeviceFilter {
 
 impl DirectoryEntry for DeviceEntry {
     const PROJECTION: &'static str = "device_directory";
-    const KIND: &'static str = "device";
+    const KINDS: &'static [&'static str] = &["device"];
 
     fn evolve(entry: Option<Self>, event: &ProjectedEvent<'_>) -> Option<Self> {
         let FleetEvent::Device(device_event) = event.event else {

@@ -1,5 +1,5 @@
-//! A directory of instances of one stream kind: one entry per stream, kept in memory for fast
-//! filtering and persisted per entry.
+//! A directory of instances: one entry per instance id, kept in memory for fast filtering and
+//! persisted per entry.
 
 use crate::projection::{ProjectedEvent, Projection, ProjectionError};
 use serde::de::DeserializeOwned;
@@ -13,8 +13,8 @@ const ENTRY_PREFIX: &[u8] = b"e/";
 pub trait DirectoryEntry: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Name of the projection (and its tree).
     const PROJECTION: &'static str;
-    /// Stream kind it follows.
-    const KIND: &'static str;
+    /// Stream kinds it follows (entries are keyed by the stream's id, whatever its kind).
+    const KINDS: &'static [&'static str];
 
     /// The entry after `event` (`None` to leave the directory unchanged when there is no entry
     /// yet and the event does not create one).
@@ -50,7 +50,12 @@ impl<E: DirectoryEntry> Directory<E> {
         self.entries.get(id)
     }
 
-    /// Number of entries.
+    /// Every entry, ordered by id.
+    pub fn entries(&self) -> impl Iterator<Item = &E> {
+        self.entries.values()
+    }
+
+    /// How many entries there are.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -104,7 +109,7 @@ impl<E: DirectoryEntry> Projection for Directory<E> {
     }
 
     fn apply(&mut self, event: &ProjectedEvent<'_>, writes: &mut sled::Batch) -> Result<(), ProjectionError> {
-        if event.kind() != E::KIND {
+        if !E::KINDS.contains(&event.kind()) {
             return Ok(());
         }
         let id = event.id();

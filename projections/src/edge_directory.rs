@@ -59,7 +59,7 @@ impl EdgeNodeFilter {
 
 impl DirectoryEntry for EdgeNodeEntry {
     const PROJECTION: &'static str = "edge_directory";
-    const KIND: &'static str = "edge";
+    const KINDS: &'static [&'static str] = &["edge"];
 
     fn evolve(entry: Option<Self>, event: &ProjectedEvent<'_>) -> Option<Self> {
         let FleetEvent::Edge(edge_event) = event.event else {

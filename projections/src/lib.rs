@@ -6,13 +6,17 @@
 //! - [`directory`]: a generic directory of instances (one entry per stream), persisted per entry.
 //! - [`device_directory`], [`edge_directory`], [`campaign_list`]: the entries and filters the
 //!   HTTP API lists.
+//! - [`fleet_analytics`], [`edge_analytics`]: per-instance figures the fleet and edge summaries
+//!   add up.
 //! - [`telemetry_rollups`]: 1-minute, 1-hour and 1-day buckets per device and metric.
 //! - [`maintenance`]: anomaly detection and remaining-useful-life estimation.
 
 pub mod campaign_list;
 pub mod device_directory;
 pub mod directory;
+pub mod edge_analytics;
 pub mod edge_directory;
+pub mod fleet_analytics;
 pub mod maintenance;
 pub mod projection;
 pub mod telemetry_rollups;

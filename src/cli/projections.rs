@@ -7,7 +7,9 @@ use crate::store::{EventLog, SledEventLog};
 use anyhow::bail;
 use optibid_projections::campaign_list::CampaignEntry;
 use optibid_projections::device_directory::DeviceEntry;
+use optibid_projections::edge_analytics::EdgeHealth;
 use optibid_projections::edge_directory::EdgeNodeEntry;
+use optibid_projections::fleet_analytics::DeviceHealth;
 use optibid_projections::projection::stored_checkpoint;
 use optibid_projections::telemetry_rollups::TelemetryRollups;
 use optibid_projections::{Directory, Projection};
@@ -15,7 +17,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 /// Every projection, by name.
-pub const PROJECTIONS: [&str; 4] = ["device_directory", "edge_directory", "campaign_list", "telemetry_rollups"];
+pub const PROJECTIONS: [&str; 6] =
+    ["device_directory", "edge_directory", "campaign_list", "telemetry_rollups", "fleet_analytics", "edge_analytics"];
 
 /// The projection verbs.
 #[derive(Debug, clap::Subcommand)]
@@ -69,7 +72,9 @@ fn rebuild(name: Option<&str>, data: &DataArgs) -> anyhow::Result<ExitCode> {
             "device_directory" => rebuild_one(&log, Directory::<DeviceEntry>::default()),
             "edge_directory" => rebuild_one(&log, Directory::<EdgeNodeEntry>::default()),
             "campaign_list" => rebuild_one(&log, Directory::<CampaignEntry>::default()),
-            _ => rebuild_one(&log, TelemetryRollups::default()),
+            "telemetry_rollups" => rebuild_one(&log, TelemetryRollups::default()),
+            "fleet_analytics" => rebuild_one(&log, Directory::<DeviceHealth>::default()),
+            _ => rebuild_one(&log, Directory::<EdgeHealth>::default()),
         };
         if let Err(failure) = outcome {
             println!("{name}: rebuild STOPPED at position {}: {}", failure.position, failure.reason);

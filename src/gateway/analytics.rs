@@ -1,4 +1,5 @@
-//! `/api/v1/analytics`: read models for dashboards, today a device metric's roll-up series.
+//! `/api/v1/analytics`: read models for dashboards: fleet and edge figures, and a device
+//! metric's roll-up series.
 
 use super::auth::Principal;
 use super::error::ApiError;
@@ -7,6 +8,7 @@ use super::AppState;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 use optibid_projections::telemetry_rollups::Resolution;
+use optibid_projections::{edge_analytics, fleet_analytics};
 use serde::{Deserialize, Serialize};
 
 /// Most buckets one answer holds.
@@ -14,7 +16,24 @@ const MAX_POINTS: usize = 10_000;
 
 /// The analytics routes.
 pub fn routes(config: &mut web::ServiceConfig) {
-    config.route("/analytics/devices/{id}/telemetry", web::get().to(device_telemetry));
+    config
+        .route("/analytics/fleet", web::get().to(fleet))
+        .route("/analytics/edge", web::get().to(edge))
+        .route("/analytics/devices/{id}/telemetry", web::get().to(device_telemetry));
+}
+
+#[utoipa::path(get, path = "/api/v1/analytics/fleet", tag = "analytics", summary = "Devices, online rate, average uptime, data points, energy and active alerts, in all and per region and device kind", responses((status = 200, description = "The figures", body = Object), ReadErrors), security(("bearer" = [])))]
+async fn fleet(state: web::Data<AppState>, _principal: Principal) -> HttpResponse {
+    let now = Utc::now().timestamp_millis();
+    let summary = state.fleet_analytics.read(|devices| fleet_analytics::summarise(devices.entries(), now));
+    HttpResponse::Ok().json(summary)
+}
+
+#[utoipa::path(get, path = "/api/v1/analytics/edge", tag = "analytics", summary = "Edge nodes, models deployed, inference rate, latency and resource use, in all and per region", responses((status = 200, description = "The figures", body = Object), ReadErrors), security(("bearer" = [])))]
+async fn edge(state: web::Data<AppState>, _principal: Principal) -> HttpResponse {
+    let now = Utc::now().timestamp_millis();
+    let summary = state.edge_analytics.read(|nodes| edge_analytics::summarise(nodes.entries(), now));
+    HttpResponse::Ok().json(summary)
 }
 
 /// `?metric=&from=&to=&resolution=`.

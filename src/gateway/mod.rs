@@ -46,7 +46,9 @@ use error::ApiError;
 use optibid_domain::Timestamp;
 use optibid_projections::campaign_list::CampaignEntry;
 use optibid_projections::device_directory::DeviceEntry;
+use optibid_projections::edge_analytics::EdgeHealth;
 use optibid_projections::edge_directory::EdgeNodeEntry;
+use optibid_projections::fleet_analytics::DeviceHealth;
 use optibid_projections::telemetry_rollups::TelemetryRollups;
 use optibid_projections::Directory;
 use serde::Deserialize;
@@ -71,6 +73,10 @@ pub struct AppState {
     pub campaign_list: Projected<Directory<CampaignEntry>>,
     /// Telemetry roll-ups.
     pub telemetry_rollups: Projected<TelemetryRollups>,
+    /// Per-device fleet figures.
+    pub fleet_analytics: Projected<Directory<DeviceHealth>>,
+    /// Per-node edge figures.
+    pub edge_analytics: Projected<Directory<EdgeHealth>>,
     /// API tokens.
     pub tokens: TokenStore,
     /// First responses by idempotency key.
@@ -107,6 +113,8 @@ impl AppState {
             edge_directory: Projected::start(log.clone(), Directory::default())?,
             campaign_list: Projected::start(log.clone(), Directory::default())?,
             telemetry_rollups: Projected::start(log.clone(), TelemetryRollups::default())?,
+            fleet_analytics: Projected::start(log.clone(), Directory::default())?,
+            edge_analytics: Projected::start(log.clone(), Directory::default())?,
             tokens: TokenStore::open(log.database())?,
             idempotency: log.database().open_tree(command::IDEMPOTENCY_TREE)?,
             metrics: metrics::ApiMetrics::default(),

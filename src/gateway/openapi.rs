@@ -28,7 +28,7 @@ use utoipa::{Modify, OpenApi};
         history::campaign_history, history::campaign_state,
         events::page, events::stream, audit::verify, tokens::create,
         credentials::rotate_device, credentials::rotate_edge_node, dead_letters::list, projections::list,
-        analytics::device_telemetry,
+        analytics::device_telemetry, analytics::fleet, analytics::edge,
     ),
     components(schemas(
         DeviceRegistration, DeviceKind, Protocol, DeviceStatus, MetricDeclaration, DeviceId,
@@ -50,7 +50,7 @@ use utoipa::{Modify, OpenApi};
         (name = "tokens", description = "API tokens"),
         (name = "dead-letters", description = "Device messages the platform refused"),
         (name = "projections", description = "Read models and their lag"),
-        (name = "analytics", description = "Telemetry roll-ups"),
+        (name = "analytics", description = "Fleet and edge figures, telemetry roll-ups"),
     )
 )]
 pub struct ApiDoc;

@@ -24,6 +24,8 @@ pub fn statuses(state: &AppState) -> Vec<ProjectionStatus> {
             state.telemetry_rollups.position(),
             state.telemetry_rollups.failure(),
         ),
+        projector::status(log, "fleet_analytics", state.fleet_analytics.position(), state.fleet_analytics.failure()),
+        projector::status(log, "edge_analytics", state.edge_analytics.position(), state.edge_analytics.failure()),
     ]
 }
 
