@@ -8,9 +8,11 @@
 //!   HTTP API lists.
 //! - [`fleet_analytics`], [`edge_analytics`]: per-instance figures the fleet and edge summaries
 //!   add up.
+//! - [`alert_list`]: every device alert and where it is in its life.
 //! - [`telemetry_rollups`]: 1-minute, 1-hour and 1-day buckets per device and metric.
 //! - [`maintenance`]: anomaly detection and remaining-useful-life estimation.
 
+pub mod alert_list;
 pub mod campaign_list;
 pub mod device_directory;
 pub mod directory;

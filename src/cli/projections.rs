@@ -5,6 +5,7 @@ use super::DataArgs;
 use crate::projector::{self, ProjectionFailure};
 use crate::store::{EventLog, SledEventLog};
 use anyhow::bail;
+use optibid_projections::alert_list::DeviceAlerts;
 use optibid_projections::campaign_list::CampaignEntry;
 use optibid_projections::device_directory::DeviceEntry;
 use optibid_projections::edge_analytics::EdgeHealth;
@@ -74,7 +75,8 @@ fn rebuild(name: Option<&str>, data: &DataArgs) -> anyhow::Result<ExitCode> {
             "campaign_list" => rebuild_one(&log, Directory::<CampaignEntry>::default()),
             "telemetry_rollups" => rebuild_one(&log, TelemetryRollups::default()),
             "fleet_analytics" => rebuild_one(&log, Directory::<DeviceHealth>::default()),
-            _ => rebuild_one(&log, Directory::<EdgeHealth>::default()),
+            "edge_analytics" => rebuild_one(&log, Directory::<EdgeHealth>::default()),
+            _ => rebuild_one(&log, Directory::<DeviceAlerts>::default()),
         };
         if let Err(failure) = outcome {
             println!("{name}: rebuild STOPPED at position {}: {}", failure.position, failure.reason);

@@ -11,6 +11,7 @@
 //! - [`metrics`]: `/metrics` for Prometheus; [`openapi`]: `/openapi.json` and `/api/docs`.
 //! - [`health`]: `/healthz` and `/readyz`; [`request_span`]: a span and request id per request.
 
+pub mod alerts;
 pub mod analytics;
 pub mod audit;
 pub mod auth;
@@ -44,6 +45,7 @@ use actix_web::{web, App, HttpRequest, HttpServer};
 use auth::TokenStore;
 use error::ApiError;
 use optibid_domain::Timestamp;
+use optibid_projections::alert_list::DeviceAlerts;
 use optibid_projections::campaign_list::CampaignEntry;
 use optibid_projections::device_directory::DeviceEntry;
 use optibid_projections::edge_analytics::EdgeHealth;
@@ -77,6 +79,8 @@ pub struct AppState {
     pub fleet_analytics: Projected<Directory<DeviceHealth>>,
     /// Per-node edge figures.
     pub edge_analytics: Projected<Directory<EdgeHealth>>,
+    /// Device alerts.
+    pub alert_list: Projected<Directory<DeviceAlerts>>,
     /// API tokens.
     pub tokens: TokenStore,
     /// First responses by idempotency key.
@@ -115,6 +119,7 @@ impl AppState {
             telemetry_rollups: Projected::start(log.clone(), TelemetryRollups::default())?,
             fleet_analytics: Projected::start(log.clone(), Directory::default())?,
             edge_analytics: Projected::start(log.clone(), Directory::default())?,
+            alert_list: Projected::start(log.clone(), Directory::default())?,
             tokens: TokenStore::open(log.database())?,
             idempotency: log.database().open_tree(command::IDEMPOTENCY_TREE)?,
             metrics: metrics::ApiMetrics::default(),
@@ -172,6 +177,7 @@ pub fn server(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<ac
                     .configure(dead_letters::routes)
                     .configure(projections::routes)
                     .configure(analytics::routes)
+                    .configure(alerts::routes)
                     .configure(events::routes)
                     .configure(audit::routes)
                     .configure(tokens::routes),

@@ -2,8 +2,8 @@
 //! rendered from it.
 
 use super::{
-    analytics, audit, campaigns, credentials, dead_letters, devices, edge_nodes, events, history, projections, schemas,
-    tokens,
+    alerts, analytics, audit, campaigns, credentials, dead_letters, devices, edge_nodes, events, history, projections,
+    schemas, tokens,
 };
 use crate::mqtt::dead_letter::{DeadLetter, DeadLetterReason};
 use actix_web::{get, HttpResponse};
@@ -28,7 +28,8 @@ use utoipa::{Modify, OpenApi};
         history::campaign_history, history::campaign_state,
         events::page, events::stream, audit::verify, tokens::create,
         credentials::rotate_device, credentials::rotate_edge_node, dead_letters::list, projections::list,
-        analytics::device_telemetry, analytics::fleet, analytics::edge,
+        analytics::device_telemetry, analytics::fleet, analytics::edge, alerts::list, alerts::acknowledge,
+        alerts::resolve,
     ),
     components(schemas(
         DeviceRegistration, DeviceKind, Protocol, DeviceStatus, MetricDeclaration, DeviceId,
@@ -50,6 +51,7 @@ use utoipa::{Modify, OpenApi};
         (name = "tokens", description = "API tokens"),
         (name = "dead-letters", description = "Device messages the platform refused"),
         (name = "projections", description = "Read models and their lag"),
+        (name = "alerts", description = "Device alerts and their lifecycle"),
         (name = "analytics", description = "Fleet and edge figures, telemetry roll-ups"),
     )
 )]

@@ -3,6 +3,7 @@
 use super::command::{CommandResponse, DeviceCommand, DeviceRegistration, MetricExtremes};
 use super::error::DeviceError;
 use super::event::DeviceEvent;
+use super::range_alerts::range_alerts;
 use super::state::{DeviceState, DeviceStatus};
 use crate::ids::CommandId;
 use crate::time::Timestamp;
@@ -214,5 +215,6 @@ fn observe_telemetry(state: &DeviceState, extremes: &[MetricExtremes], at: Times
     target
         .map(|(to, reason)| DeviceEvent::StatusChanged { from: state.status, to, reason, from_telemetry: true, at })
         .into_iter()
+        .chain(range_alerts(state, extremes, at))
         .collect()
 }

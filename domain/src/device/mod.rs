@@ -5,6 +5,7 @@ mod decide;
 mod error;
 mod event;
 mod evolve;
+mod range_alerts;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -12,6 +13,7 @@ mod tests;
 pub use command::{CommandResponse, DeviceCommand, DeviceRegistration, MetricExtremes};
 pub use error::DeviceError;
 pub use event::DeviceEvent;
+pub use range_alerts::RANGE_ALERT_PREFIX;
 pub use state::{
     Alert, AlertSeverity, CommandState, DeviceCommandRecord, DeviceKind, DeviceState, DeviceStatus, Maintenance,
     MetricDeclaration, Protocol,

@@ -387,18 +387,54 @@ fn telemetry_out_of_range_degrades_and_recovers() {
         from_telemetry: true,
         at: Timestamp(42),
     };
+    let alert_id = AlertId::new("range-0-42").expect("valid");
+    let raised = DeviceEvent::AlertRaised {
+        alert_id: alert_id.clone(),
+        severity: AlertSeverity::Warning,
+        metric: Some("temperature_c".to_owned()),
+        message: "temperature_c = 85 °C is outside its normal range [-20, 70]".to_owned(),
+        at: Timestamp(42),
+    };
     given::<Device>([registered(), online.clone()])
         .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 85.0), at: Timestamp(42) })
-        .then(vec![degraded.clone()]);
-    given::<Device>([registered(), online.clone(), degraded.clone()])
-        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 30.0), at: Timestamp(43) })
-        .then(vec![DeviceEvent::StatusChanged {
-            from: DeviceStatus::Degraded,
-            to: DeviceStatus::Online,
-            reason: None,
-            from_telemetry: true,
-            at: Timestamp(43),
-        }]);
+        .then(vec![degraded.clone(), raised.clone()]);
+    given::<Device>([registered(), online.clone(), degraded.clone(), raised.clone()])
+        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 90.0), at: Timestamp(43) })
+        .then(vec![]);
+    given::<Device>([registered(), online.clone(), degraded.clone(), raised])
+        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 30.0), at: Timestamp(44) })
+        .then(vec![
+            DeviceEvent::StatusChanged {
+                from: DeviceStatus::Degraded,
+                to: DeviceStatus::Online,
+                reason: None,
+                from_telemetry: true,
+                at: Timestamp(44),
+            },
+            DeviceEvent::AlertResolved { alert_id, at: Timestamp(44) },
+        ]);
+}
+
+#[test]
+fn far_out_of_range_is_critical() {
+    given::<Device>([registered()])
+        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(-80.0, 30.0), at: Timestamp(40) })
+        .then(vec![
+            DeviceEvent::StatusChanged {
+                from: DeviceStatus::Offline,
+                to: DeviceStatus::Degraded,
+                reason: Some("temperature_c = -80 °C is outside its normal range".to_owned()),
+                from_telemetry: true,
+                at: Timestamp(40),
+            },
+            DeviceEvent::AlertRaised {
+                alert_id: AlertId::new("range-0-40").expect("valid"),
+                severity: AlertSeverity::Critical,
+                metric: Some("temperature_c".to_owned()),
+                message: "temperature_c = -80 °C is outside its normal range [-20, 70]".to_owned(),
+                at: Timestamp(40),
+            },
+        ]);
 }
 
 #[test]

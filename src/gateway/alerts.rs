@@ -1,0 +1,83 @@
+//! `/api/v1/alerts`: device alerts across the fleet; acknowledging and resolving one are
+//! commands to its device, so both are recorded (and audited) on the device's stream.
+
+use super::auth::Principal;
+use super::command::{run_command, CommandHeaders, Invocation};
+use super::error::ApiError;
+use super::schemas::{CommandAccepted, CommandErrors, ReadErrors};
+use super::{now, AppState};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use optibid_domain::device::{AlertSeverity, DeviceCommand};
+use optibid_domain::ids::AlertId;
+use optibid_projections::alert_list::{self, AlertFilter, AlertState};
+use serde::Deserialize;
+use serde_json::json;
+
+/// The alert routes.
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/alerts", web::get().to(list))
+        .route("/alerts/{device}/{alert}/acknowledge", web::post().to(acknowledge))
+        .route("/alerts/{device}/{alert}/resolve", web::post().to(resolve));
+}
+
+/// `?state=&severity=&device=&metric=&limit=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AlertQuery {
+    /// `active`, `acknowledged` or `resolved`; by default active and acknowledged.
+    #[param(value_type = Option<String>, pattern = "^(active|acknowledged|resolved)$")]
+    pub state: Option<AlertState>,
+    /// `info`, `warning` or `critical`.
+    #[param(value_type = Option<String>, pattern = "^(info|warning|critical)$")]
+    pub severity: Option<AlertSeverity>,
+    /// Only this device.
+    pub device: Option<String>,
+    /// Only this metric.
+    pub metric: Option<String>,
+    /// Most alerts returned (default 100, at most 1,000).
+    pub limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", summary = "Alerts, newest first", params(AlertQuery), responses((status = 200, description = "`items` and `total`", body = Object), ReadErrors), security(("bearer" = [])))]
+async fn list(state: web::Data<AppState>, _principal: Principal, query: web::Query<AlertQuery>) -> HttpResponse {
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(100).clamp(1, 1_000);
+    let filter =
+        AlertFilter { state: query.state, severity: query.severity, device: query.device, metric: query.metric };
+    let (items, total) = state.alert_list.read(|alerts| alert_list::list(alerts, &filter, limit));
+    HttpResponse::Ok().json(json!({ "items": items, "total": total }))
+}
+
+fn alert_id(alert: &str) -> Result<AlertId, ApiError> {
+    AlertId::new(alert).map_err(|_| ApiError::not_found(format!("no alert {alert}")))
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/{device}/{alert}/acknowledge", tag = "alerts", summary = "Acknowledge an alert (recorded on the device's stream with the caller's name)", params(("device" = String, Path, description = "Device id"), ("alert" = String, Path, description = "Alert id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result")), responses((status = 200, description = "Acknowledged", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]
+async fn acknowledge(
+    state: web::Data<AppState>,
+    principal: Principal,
+    headers: CommandHeaders,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_command()?;
+    let (device, alert) = path.into_inner();
+    let command =
+        DeviceCommand::AcknowledgeAlert { alert_id: alert_id(&alert)?, by: principal.name.clone(), at: now() };
+    let invocation = Invocation { principal: &principal, headers, id: &device, command };
+    run_command(&state, &state.platform.devices, invocation, StatusCode::OK, json!({})).await
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/{device}/{alert}/resolve", tag = "alerts", summary = "Resolve an alert", params(("device" = String, Path, description = "Device id"), ("alert" = String, Path, description = "Alert id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result")), responses((status = 200, description = "Resolved", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]
+async fn resolve(
+    state: web::Data<AppState>,
+    principal: Principal,
+    headers: CommandHeaders,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_command()?;
+    let (device, alert) = path.into_inner();
+    let command = DeviceCommand::ResolveAlert { alert_id: alert_id(&alert)?, at: now() };
+    let invocation = Invocation { principal: &principal, headers, id: &device, command };
+    run_command(&state, &state.platform.devices, invocation, StatusCode::OK, json!({})).await
+}

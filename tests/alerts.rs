@@ -1,0 +1,88 @@
+//! Alerts over real MQTT and HTTP: a reading outside its declared range raises an alert, an
+//! operator acknowledges and resolves it, and each step is an event on the device's stream.
+
+mod common;
+
+use common::http::Api;
+use common::mqtt::{Connect, TestClient};
+use serde_json::json;
+
+#[test]
+fn an_out_of_range_reading_raises_an_alert_that_users_acknowledge_and_resolve() {
+    let (_dir, api) = Api::start();
+    let admin = api.admin();
+    let created = api.post(
+        "/api/v1/devices",
+        &admin,
+        json!({
+            "id": "inv-9", "name": "Inverter 9", "kind": "solar_inverter", "protocol": "mqtt",
+            "site": "plant-1", "region": "eu", "tags": [], "firmware_version": "1.0.0",
+            "metrics": [{ "name": "temp_c", "unit": "C", "normal_min": -20.0, "normal_max": 75.0 }]
+        }),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let secret = created.body["mqtt_secret"].as_str().expect("secret").to_owned();
+    let device = TestClient::connect(
+        &api.server.mqtt,
+        Connect { client_id: "inv-9", login: Some(("inv-9", &secret)), ..Connect::default() },
+    )
+    .expect("connects");
+    let now = chrono::Utc::now().timestamp_millis();
+    device
+        .publish("optibid/v1/devices/inv-9/telemetry", json!({ "ts": now, "values": { "temp_c": 91.5 } }).to_string());
+
+    let page = api.eventually("/api/v1/alerts", &admin, |page| page["total"] == 1);
+    let alert = &page["items"][0];
+    assert_eq!(alert["device_id"], "inv-9");
+    assert_eq!(alert["state"], "active");
+    assert_eq!(alert["severity"], "warning");
+    assert_eq!(alert["metric"], "temp_c");
+    assert!(alert["message"].as_str().is_some_and(|m| m.contains("91.5")), "{alert}");
+    let alert_id = alert["alert_id"].as_str().expect("id").to_owned();
+    assert_eq!(api.get("/api/v1/alerts?severity=critical", &admin).body["total"], 0);
+
+    let viewer = api.token("viewer");
+    let refused = api.post(&format!("/api/v1/alerts/inv-9/{alert_id}/acknowledge"), &viewer, json!({}));
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let operator = api.token("operator");
+    let acknowledged = api.post(&format!("/api/v1/alerts/inv-9/{alert_id}/acknowledge"), &operator, json!({}));
+    assert_eq!(acknowledged.status, 200, "{}", acknowledged.body);
+    let again = api.post(&format!("/api/v1/alerts/inv-9/{alert_id}/acknowledge"), &operator, json!({}));
+    assert_eq!(again.status, 409, "{}", again.body);
+    let page = api.eventually("/api/v1/alerts?state=acknowledged", &admin, |page| page["total"] == 1);
+    assert!(page["items"][0]["acknowledged_by"].is_string(), "{page}");
+
+    let resolved = api.post(&format!("/api/v1/alerts/inv-9/{alert_id}/resolve"), &operator, json!({}));
+    assert_eq!(resolved.status, 200, "{}", resolved.body);
+    api.eventually("/api/v1/alerts?state=resolved", &admin, |page| page["total"] == 1);
+    assert_eq!(api.get("/api/v1/alerts", &admin).body["total"], 0, "nothing open");
+    let missing = api.post("/api/v1/alerts/inv-9/no-such-alert/resolve", &operator, json!({}));
+    assert_eq!(missing.status, 409, "{}", missing.body);
+
+    let history = api.get("/api/v1/devices/inv-9/events?limit=100", &admin);
+    let types: Vec<String> = history.body["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["event_type"].as_str().map(str::to_owned))
+        .filter(|t| t.starts_with("device.alert"))
+        .collect();
+    assert_eq!(
+        types,
+        ["device.alert_raised", "device.alert_acknowledged", "device.alert_resolved"],
+        "{}",
+        history.body
+    );
+
+    device.publish(
+        "optibid/v1/devices/inv-9/telemetry",
+        json!({ "ts": now + 1_000, "values": { "temp_c": 200.0 } }).to_string(),
+    );
+    let page = api.eventually("/api/v1/alerts", &admin, |page| page["total"] == 1);
+    assert_eq!(page["items"][0]["severity"], "critical");
+    device.publish(
+        "optibid/v1/devices/inv-9/telemetry",
+        json!({ "ts": now + 2_000, "values": { "temp_c": 40.0 } }).to_string(),
+    );
+    api.eventually("/api/v1/alerts", &admin, |page| page["total"] == 0);
+}
