@@ -18,8 +18,15 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 /// Every projection, by name.
-pub const PROJECTIONS: [&str; 6] =
-    ["device_directory", "edge_directory", "campaign_list", "telemetry_rollups", "fleet_analytics", "edge_analytics"];
+pub const PROJECTIONS: [&str; 7] = [
+    "device_directory",
+    "edge_directory",
+    "campaign_list",
+    "telemetry_rollups",
+    "fleet_analytics",
+    "edge_analytics",
+    "alert_list",
+];
 
 /// The projection verbs.
 #[derive(Debug, clap::Subcommand)]
