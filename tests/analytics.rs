@@ -154,3 +154,41 @@ fn fleet_and_edge_figures_add_up_what_devices_report() {
     assert_eq!(figures["total"]["average_cpu_pct"], 40.0);
     assert_eq!(figures["by_region"]["eu"]["average_latency_ms"], 8.0);
 }
+
+#[test]
+fn a_warming_device_leads_the_maintenance_predictions() {
+    let (_dir, api) = Api::start();
+    let token = api.admin();
+    let warming = register(&api, &token, "inv-hot", "solar_inverter", "eu");
+    let steady = register(&api, &token, "inv-cool", "solar_inverter", "eu");
+    let start = chrono::Utc::now().timestamp_millis() - 48 * 3_600_000;
+    for (client, id, slope) in [(&warming, "inv-hot", 0.5), (&steady, "inv-cool", 0.0)] {
+        for chunk in (0..48 * 60).collect::<Vec<i64>>().chunks(240) {
+            let samples: Vec<Value> = chunk
+                .iter()
+                .map(|minute| {
+                    let power = 10_000.0 + slope * 2_000.0 * (*minute as f64 / 60.0) + ((minute * 7919) % 13) as f64;
+                    json!({ "ts": start + minute * 60_000, "values": { "power_w": power } })
+                })
+                .collect();
+            client.publish(&format!("optibid/v1/devices/{id}/telemetry"), serde_json::to_vec(&samples).expect("json"));
+        }
+    }
+    let page = api.eventually("/api/v1/maintenance/predictions", &token, |page| {
+        page["items"].as_array().is_some_and(|items| {
+            items.len() == 2
+                && items[0]["device_id"] == "inv-hot"
+                && items[0]["trends"]["power_w"][0].as_f64().is_some_and(|level| level > 57_000.0)
+        })
+    });
+    let hot = &page["items"][0];
+    assert_eq!(hot["limiting_metric"], "power_w");
+    let hours = hot["remaining_hours"].as_f64().expect("heading for its limit");
+    let expected = (100_000.0 - (10_000.0 + 1_000.0 * 48.0)) / 1_000.0;
+    assert!((hours - expected).abs() < 5.0, "about {expected} h to 100 kW: {hot}");
+    assert!(hot["risk_7d"].as_f64().expect("risk") > 0.5, "{hot}");
+    assert!(hot["suggested_maintenance_at"].is_i64(), "{hot}");
+    assert_eq!(page["items"][1]["remaining_hours"], Value::Null, "the steady one is not heading out: {page}");
+    let risky = api.get("/api/v1/maintenance/predictions?min_risk=0.5", &token);
+    assert_eq!(risky.body["items"].as_array().map(Vec::len), Some(1), "{}", risky.body);
+}

@@ -25,7 +25,7 @@ fn projections_report_their_lag_and_a_rebuild_gives_the_same_model() {
         assert_eq!(created.status, 201, "{}", created.body);
     }
     let statuses = api.eventually("/api/v1/projections", &token, |list| {
-        list.as_array().is_some_and(|l| l.len() == 7 && l.iter().all(|p| p["lag_events"] == 0))
+        list.as_array().is_some_and(|l| l.len() == 8 && l.iter().all(|p| p["lag_events"] == 0))
     });
     let head = statuses[0]["head"].as_u64().expect("head");
     assert!(head >= 12, "{statuses}");
@@ -53,7 +53,7 @@ fn projections_report_their_lag_and_a_rebuild_gives_the_same_model() {
     assert!(stdout(&rebuilt).contains(&format!("rebuilt from 0 to position {head}")), "{}", stdout(&rebuilt));
     let all = optibid(&["projections", "rebuild", "--data", &data_arg]);
     assert!(all.status.success(), "{}", stderr(&all));
-    assert_eq!(stdout(&all).lines().filter(|l| l.contains("rebuilt from 0")).count(), 7);
+    assert_eq!(stdout(&all).lines().filter(|l| l.contains("rebuilt from 0")).count(), 8);
 
     let api = Api::over(Server::start(&data, &[]));
     let after = api.eventually("/api/v1/projections", &token, |list| list[0]["position"] == head);

@@ -55,6 +55,11 @@ impl<E: DirectoryEntry> Directory<E> {
         self.entries.values()
     }
 
+    /// Every id with its entry, ordered by id.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &E)> {
+        self.entries.iter().map(|(id, entry)| (id.as_str(), entry))
+    }
+
     /// How many entries there are.
     pub fn len(&self) -> usize {
         self.entries.len()

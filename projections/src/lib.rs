@@ -11,6 +11,7 @@
 //! - [`alert_list`]: every device alert and where it is in its life.
 //! - [`telemetry_rollups`]: 1-minute, 1-hour and 1-day buckets per device and metric.
 //! - [`maintenance`]: anomaly detection and remaining-useful-life estimation.
+//! - [`maintenance_predictions`]: the maintenance read model built with them.
 
 pub mod alert_list;
 pub mod campaign_list;
@@ -20,6 +21,7 @@ pub mod edge_analytics;
 pub mod edge_directory;
 pub mod fleet_analytics;
 pub mod maintenance;
+pub mod maintenance_predictions;
 pub mod projection;
 pub mod telemetry_rollups;
 

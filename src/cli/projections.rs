@@ -11,6 +11,7 @@ use optibid_projections::device_directory::DeviceEntry;
 use optibid_projections::edge_analytics::EdgeHealth;
 use optibid_projections::edge_directory::EdgeNodeEntry;
 use optibid_projections::fleet_analytics::DeviceHealth;
+use optibid_projections::maintenance_predictions::DevicePrognosis;
 use optibid_projections::projection::stored_checkpoint;
 use optibid_projections::telemetry_rollups::TelemetryRollups;
 use optibid_projections::{Directory, Projection};
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 /// Every projection, by name.
-pub const PROJECTIONS: [&str; 7] = [
+pub const PROJECTIONS: [&str; 8] = [
     "device_directory",
     "edge_directory",
     "campaign_list",
@@ -26,6 +27,7 @@ pub const PROJECTIONS: [&str; 7] = [
     "fleet_analytics",
     "edge_analytics",
     "alert_list",
+    "maintenance_predictions",
 ];
 
 /// The projection verbs.
@@ -83,7 +85,8 @@ fn rebuild(name: Option<&str>, data: &DataArgs) -> anyhow::Result<ExitCode> {
             "telemetry_rollups" => rebuild_one(&log, TelemetryRollups::default()),
             "fleet_analytics" => rebuild_one(&log, Directory::<DeviceHealth>::default()),
             "edge_analytics" => rebuild_one(&log, Directory::<EdgeHealth>::default()),
-            _ => rebuild_one(&log, Directory::<DeviceAlerts>::default()),
+            "alert_list" => rebuild_one(&log, Directory::<DeviceAlerts>::default()),
+            _ => rebuild_one(&log, Directory::<DevicePrognosis>::default()),
         };
         if let Err(failure) = outcome {
             println!("{name}: rebuild STOPPED at position {}: {}", failure.position, failure.reason);

@@ -25,6 +25,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod history;
+pub mod maintenance;
 pub mod metrics;
 pub mod openapi;
 pub mod projections;
@@ -51,6 +52,7 @@ use optibid_projections::device_directory::DeviceEntry;
 use optibid_projections::edge_analytics::EdgeHealth;
 use optibid_projections::edge_directory::EdgeNodeEntry;
 use optibid_projections::fleet_analytics::DeviceHealth;
+use optibid_projections::maintenance_predictions::DevicePrognosis;
 use optibid_projections::telemetry_rollups::TelemetryRollups;
 use optibid_projections::Directory;
 use serde::Deserialize;
@@ -81,6 +83,8 @@ pub struct AppState {
     pub edge_analytics: Projected<Directory<EdgeHealth>>,
     /// Device alerts.
     pub alert_list: Projected<Directory<DeviceAlerts>>,
+    /// Anomalies and remaining-life trends per device.
+    pub maintenance: Projected<Directory<DevicePrognosis>>,
     /// API tokens.
     pub tokens: TokenStore,
     /// First responses by idempotency key.
@@ -120,6 +124,7 @@ impl AppState {
             fleet_analytics: Projected::start(log.clone(), Directory::default())?,
             edge_analytics: Projected::start(log.clone(), Directory::default())?,
             alert_list: Projected::start(log.clone(), Directory::default())?,
+            maintenance: Projected::start(log.clone(), Directory::default())?,
             tokens: TokenStore::open(log.database())?,
             idempotency: log.database().open_tree(command::IDEMPOTENCY_TREE)?,
             metrics: metrics::ApiMetrics::default(),
@@ -178,6 +183,7 @@ pub fn server(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<ac
                     .configure(projections::routes)
                     .configure(analytics::routes)
                     .configure(alerts::routes)
+                    .configure(maintenance::routes)
                     .configure(events::routes)
                     .configure(audit::routes)
                     .configure(tokens::routes),

@@ -2,8 +2,8 @@
 //! rendered from it.
 
 use super::{
-    alerts, analytics, audit, campaigns, credentials, dead_letters, devices, edge_nodes, events, history, projections,
-    schemas, tokens,
+    alerts, analytics, audit, campaigns, credentials, dead_letters, devices, edge_nodes, events, history, maintenance,
+    projections, schemas, tokens,
 };
 use crate::mqtt::dead_letter::{DeadLetter, DeadLetterReason};
 use actix_web::{get, HttpResponse};
@@ -29,7 +29,7 @@ use utoipa::{Modify, OpenApi};
         events::page, events::stream, audit::verify, tokens::create,
         credentials::rotate_device, credentials::rotate_edge_node, dead_letters::list, projections::list,
         analytics::device_telemetry, analytics::fleet, analytics::edge, alerts::list, alerts::acknowledge,
-        alerts::resolve,
+        alerts::resolve, maintenance::predictions,
     ),
     components(schemas(
         DeviceRegistration, DeviceKind, Protocol, DeviceStatus, MetricDeclaration, DeviceId,
@@ -52,6 +52,7 @@ use utoipa::{Modify, OpenApi};
         (name = "dead-letters", description = "Device messages the platform refused"),
         (name = "projections", description = "Read models and their lag"),
         (name = "alerts", description = "Device alerts and their lifecycle"),
+        (name = "maintenance", description = "Anomalies and remaining-life predictions"),
         (name = "analytics", description = "Fleet and edge figures, telemetry roll-ups"),
     )
 )]

@@ -27,6 +27,7 @@ pub fn statuses(state: &AppState) -> Vec<ProjectionStatus> {
         projector::status(log, "fleet_analytics", state.fleet_analytics.position(), state.fleet_analytics.failure()),
         projector::status(log, "edge_analytics", state.edge_analytics.position(), state.edge_analytics.failure()),
         projector::status(log, "alert_list", state.alert_list.position(), state.alert_list.failure()),
+        projector::status(log, "maintenance_predictions", state.maintenance.position(), state.maintenance.failure()),
     ]
 }
 
