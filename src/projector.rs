@@ -104,6 +104,7 @@ async fn tail<P: Projection>(
         tree.apply_batch(writes).map_err(|e| failed(e.to_string()))?;
         model.write().unwrap_or_else(|poisoned| poisoned.into_inner()).committed();
         position.send_replace(last);
+        tokio::task::yield_now().await;
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`ingest`]: MQTT publish to durable telemetry event, beside the broker alone.
 //! - [`rehydration`]: time to bring an instance back from snapshot plus tail.
 //! - [`memory`]: resident memory of many live device actors.
+//! - [`telemetry_fill`]: a log full of telemetry, for the projection rebuild and lag figures.
 //! - [`workload`]: the device events and registrations the measurements write.
 
 pub mod appends;
@@ -16,6 +17,7 @@ pub mod ingest;
 pub mod memory;
 pub mod rehydration;
 pub mod replay;
+pub mod telemetry_fill;
 pub mod workload;
 
 use std::time::Duration;

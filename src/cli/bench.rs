@@ -1,8 +1,9 @@
 //! `optibid bench`: measurements on this machine (build with `--release`).
 
+use crate::actors::{DirectoryConfig, Platform};
 use crate::bench::appends::RawLayout;
-use crate::bench::{appends, ingest, memory, rehydration, replay};
-use crate::store::SledEventLog;
+use crate::bench::{appends, ingest, memory, rehydration, replay, telemetry_fill};
+use crate::store::{EventLog, SledEventLog};
 use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;
@@ -64,6 +65,22 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 0)]
         window_ms: u64,
     },
+    /// Write benchmark inverters and their telemetry into a data folder (then measure with
+    /// `optibid projections rebuild` or a live `serve`).
+    FillTelemetry {
+        /// The data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// Devices.
+        #[arg(long, default_value_t = 200)]
+        devices: usize,
+        /// Telemetry events per device.
+        #[arg(long, default_value_t = 100)]
+        batches: usize,
+        /// Samples per event.
+        #[arg(long, default_value_t = 30)]
+        samples: usize,
+    },
     /// Resident memory of many live device actors.
     Actors {
         /// Live device actors.
@@ -76,6 +93,23 @@ pub(super) async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Appends { appenders, events, data, print_acks } => {
             bench_appends(appenders, events, data, print_acks).await?
+        }
+        BenchCommand::FillTelemetry { data, devices, batches, samples } => {
+            let log = Arc::new(SledEventLog::open(&data)?);
+            let platform = Platform::start(log, DirectoryConfig::default()).await?;
+            let fill = telemetry_fill::Fill { devices: devices.max(1), batches, samples: samples.clamp(1, 1_000) };
+            let bar = super::fleet_registration::progress(fill.devices * fill.batches, "writing telemetry");
+            let started = std::time::Instant::now();
+            let written = telemetry_fill::fill(&platform, fill, |n| bar.set_position(n)).await?;
+            bar.finish_and_clear();
+            let head = platform.log.head().position;
+            platform.shutdown().await;
+            println!(
+                "wrote {written} telemetry events ({} samples) for {} devices in {:.1} s; log head {head}",
+                written * fill.samples as u64,
+                fill.devices,
+                started.elapsed().as_secs_f64(),
+            );
         }
         BenchCommand::Ingest { devices, messages, rate, connections, window_ms } => {
             let load = ingest::Load {
