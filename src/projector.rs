@@ -99,6 +99,7 @@ async fn tail<P: Projection>(
         {
             let mut model = model.write().unwrap_or_else(|poisoned| poisoned.into_inner());
             apply_records(&mut *model, &records, &mut writes)?;
+            model.stage(&mut writes).map_err(|e| failed(e.to_string()))?;
         }
         writes.insert(CHECKPOINT_KEY, &last.to_be_bytes());
         tree.apply_batch(writes).map_err(|e| failed(e.to_string()))?;
@@ -162,6 +163,7 @@ pub fn rebuild<P: Projection>(
         let Some(last) = records.last().map(|r| r.position) else { break };
         let mut writes = sled::Batch::default();
         apply_records(&mut model, &records, &mut writes)?;
+        model.stage(&mut writes).map_err(|e| ProjectionFailure { position: last, reason: e.to_string() })?;
         scratch.apply_batch(writes).map_err(storage(last))?;
         model.committed();
         next = last + 1;

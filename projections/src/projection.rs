@@ -68,6 +68,13 @@ pub trait Projection: Send + Sync + 'static {
     /// the engine applies atomically together with the new checkpoint.
     fn apply(&mut self, event: &ProjectedEvent<'_>, writes: &mut sled::Batch) -> Result<(), ProjectionError>;
 
+    /// Called before the engine writes a batch: a model that keeps changes in memory while
+    /// events are applied stages them into `writes` now.
+    fn stage(&mut self, writes: &mut sled::Batch) -> Result<(), ProjectionError> {
+        let _ = writes;
+        Ok(())
+    }
+
     /// Called once the writes staged so far are in the tree, so a model that keeps staged
     /// values in memory may drop them.
     fn committed(&mut self) {}

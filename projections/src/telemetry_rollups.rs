@@ -116,6 +116,9 @@ pub struct TelemetryRollups {
     tree: Option<sled::Tree>,
     /// Buckets written since the last commit, by key.
     staged: HashMap<Vec<u8>, Bucket>,
+    /// The newest bucket of each series and resolution, by series prefix (samples mostly land
+    /// in it, so it is not read back from the tree).
+    newest: HashMap<Vec<u8>, Bucket>,
 }
 
 /// The key prefix of one series at one resolution.
@@ -171,19 +174,31 @@ impl TelemetryRollups {
             let prefix = series_prefix(device, metric, resolution);
             let start = resolution.bucket_start(ts);
             let key = bucket_key(&prefix, start);
-            let bucket = match self.stored(&key)? {
-                Some(mut bucket) => {
+            let bucket = match self.newest.get(&prefix) {
+                Some(open) if open.start == start => {
+                    let mut bucket = *open;
                     bucket.add(ts, value);
                     bucket
                 }
-                None => {
-                    self.prune(&prefix, start - resolution.retention_ms(), writes)?;
-                    Bucket::first(start, ts, value)
-                }
+                _ => match self.stored(&key)? {
+                    Some(mut bucket) => {
+                        bucket.add(ts, value);
+                        bucket
+                    }
+                    None => {
+                        if resolution == Resolution::Hour {
+                            for pruned in Resolution::ALL {
+                                let series = series_prefix(device, metric, pruned);
+                                self.prune(&series, pruned.bucket_start(ts) - pruned.retention_ms(), writes)?;
+                            }
+                        }
+                        Bucket::first(start, ts, value)
+                    }
+                },
             };
-            let bytes = postcard::to_allocvec(&bucket)
-                .map_err(|e| ProjectionError::Encode { projection: NAME, reason: e.to_string() })?;
-            writes.insert(key.as_slice(), bytes);
+            if self.newest.get(&prefix).is_none_or(|open| open.start <= start) {
+                self.newest.insert(prefix, bucket);
+            }
             self.staged.insert(key, bucket);
         }
         Ok(())
@@ -239,6 +254,7 @@ impl Projection for TelemetryRollups {
     fn restore(&mut self, tree: &sled::Tree) -> Result<(), ProjectionError> {
         self.tree = Some(tree.clone());
         self.staged.clear();
+        self.newest.clear();
         Ok(())
     }
 
@@ -251,6 +267,15 @@ impl Projection for TelemetryRollups {
             for value in &sample.values {
                 self.record(device, &value.metric, sample.ts.0, value.value, writes)?;
             }
+        }
+        Ok(())
+    }
+
+    fn stage(&mut self, writes: &mut sled::Batch) -> Result<(), ProjectionError> {
+        for (key, bucket) in &self.staged {
+            let bytes = postcard::to_allocvec(bucket)
+                .map_err(|e| ProjectionError::Encode { projection: NAME, reason: e.to_string() })?;
+            writes.insert(key.as_slice(), bytes);
         }
         Ok(())
     }
@@ -291,6 +316,7 @@ mod tests {
                 let projected = ProjectedEvent { position, stream: "telemetry/d-1", recorded_at: 0, event };
                 rollups.apply(&projected, &mut writes).expect("applies");
             }
+            rollups.stage(&mut writes).expect("stages");
             tree.apply_batch(writes).expect("writes");
             rollups.committed();
         }
