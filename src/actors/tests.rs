@@ -255,7 +255,11 @@ async fn telemetry_goes_to_its_own_stream_and_a_crossing_changes_the_status() {
     platform.record_telemetry(batch(9_000.0), CommandMetadata::default()).await.expect("records");
     let state = platform.devices.state(&id).await.expect("state");
     assert_eq!(state.state.status, DeviceStatus::Degraded);
-    assert_eq!(state.version, 3, "registration, online, degraded: the samples are not in the device stream");
+    assert_eq!(
+        state.version, 4,
+        "registration, online, degraded, range alert: the samples are not in the device stream"
+    );
+    assert!(state.state.alerts.iter().any(|a| a.metric.as_deref() == Some("power_w") && a.resolved_at.is_none()));
     let telemetry = StreamName::new("telemetry", &id).expect("valid");
     assert_eq!(log.stream_version(&telemetry).expect("version"), 2);
 
