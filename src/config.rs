@@ -1,5 +1,6 @@
-//! The `--config FILE` of `optibid serve`: a TOML file for what does not fit on a command line,
-//! today the OPC UA servers to read and how their nodes map to device metrics.
+//! The `--config FILE` of `optibid serve`: a TOML file for what does not fit on a command line:
+//! the OPC UA servers to read and how their nodes map to device metrics, and threshold alert
+//! rules per device kind and metric.
 //!
 //! ```toml
 //! [[opcua]]
@@ -11,9 +12,17 @@
 //! node_id = "ns=2;s=Inverter7.AcPower"
 //! device = "inv-7"
 //! metric = "power_w"
+//!
+//! [[alert_rules]]
+//! name = "hot-inverter"
+//! kind = "solar_inverter"
+//! metric = "temp_c"
+//! above = 70.0
+//! severity = "critical"
 //! ```
 
 use crate::opcua::config::{OpcUaConfigError, OpcUaEndpointConfig, OpcUaEndpointFile};
+use optibid_domain::device::ThresholdRule;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -36,6 +45,14 @@ pub enum ConfigError {
         /// The parser's message, with line and column.
         error: toml::de::Error,
     },
+    /// An alert rule is wrong.
+    #[error("the configuration file {path}: alert_rules: {error}")]
+    AlertRule {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        error: String,
+    },
     /// An OPC UA section is wrong.
     #[error("the configuration file {path}: {error}")]
     OpcUa {
@@ -52,6 +69,8 @@ pub enum ConfigError {
 struct ConfigFile {
     #[serde(default)]
     opcua: Vec<OpcUaEndpointFile>,
+    #[serde(default)]
+    alert_rules: Vec<ThresholdRule>,
 }
 
 /// The validated configuration.
@@ -59,6 +78,8 @@ struct ConfigFile {
 pub struct PlatformConfig {
     /// OPC UA servers to subscribe to.
     pub opcua: Vec<OpcUaEndpointConfig>,
+    /// Threshold rules checked on every telemetry batch (besides each device's declared ranges).
+    pub alert_rules: Vec<ThresholdRule>,
 }
 
 impl PlatformConfig {
@@ -68,6 +89,7 @@ impl PlatformConfig {
         Self::parse(&text).map_err(|error| match error {
             ParseError::Syntax(error) => ConfigError::Syntax { path: path.to_owned(), error },
             ParseError::OpcUa(error) => ConfigError::OpcUa { path: path.to_owned(), error },
+            ParseError::AlertRule(error) => ConfigError::AlertRule { path: path.to_owned(), error },
         })
     }
 
@@ -81,13 +103,21 @@ impl PlatformConfig {
             }
             opcua.push(endpoint);
         }
-        Ok(Self { opcua })
+        let mut names = std::collections::BTreeSet::new();
+        for rule in &file.alert_rules {
+            rule.validate().map_err(|e| ParseError::AlertRule(e.to_string()))?;
+            if !names.insert(rule.name.as_str()) {
+                return Err(ParseError::AlertRule(format!("two rules are named {:?}", rule.name)));
+            }
+        }
+        Ok(Self { opcua, alert_rules: file.alert_rules })
     }
 }
 
 enum ParseError {
     Syntax(toml::de::Error),
     OpcUa(OpcUaConfigError),
+    AlertRule(String),
 }
 
 #[cfg(test)]
@@ -98,7 +128,17 @@ mod tests {
         PlatformConfig::parse(text).map_err(|error| match error {
             ParseError::Syntax(e) => e.to_string(),
             ParseError::OpcUa(e) => e.to_string(),
+            ParseError::AlertRule(e) => e,
         })
+    }
+
+    #[test]
+    fn alert_rules_are_checked() {
+        let rule = "[[alert_rules]]\nname = \"hot\"\nkind = \"solar_inverter\"\nmetric = \"temp_c\"\nabove = 70.0\nseverity = \"critical\"\n";
+        assert_eq!(parse(rule).expect("valid").alert_rules.len(), 1);
+        assert!(parse(&format!("{rule}{rule}")).expect_err("duplicate").contains("two rules"));
+        assert!(parse(&rule.replace("above", "over")).is_err(), "unknown key");
+        assert!(parse(&rule.replace("hot", "too hot")).expect_err("bad name").contains("too hot"));
     }
 
     #[test]

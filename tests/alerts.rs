@@ -86,3 +86,53 @@ fn an_out_of_range_reading_raises_an_alert_that_users_acknowledge_and_resolve() 
     );
     api.eventually("/api/v1/alerts", &admin, |page| page["total"] == 0);
 }
+
+#[test]
+fn configured_rules_per_kind_raise_and_clear_alerts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("optibid.toml");
+    std::fs::write(
+        &config,
+        "[[alert_rules]]\nname = \"meter-peak\"\nkind = \"smart_meter\"\nmetric = \"power_w\"\nabove = 4000.0\nseverity = \"warning\"\n\n\
+         [[alert_rules]]\nname = \"wind-only\"\nkind = \"wind_turbine\"\nmetric = \"power_w\"\nabove = 1.0\nseverity = \"critical\"\n",
+    )
+    .expect("config written");
+    let (_data, api) = Api::start_with(&["--config", &config.to_string_lossy()]);
+    let admin = api.admin();
+    let created = api.post(
+        "/api/v1/devices",
+        &admin,
+        json!({
+            "id": "meter-7", "name": "Meter 7", "kind": "smart_meter", "protocol": "mqtt",
+            "site": "plant-1", "region": "eu", "tags": [], "firmware_version": "1.0.0",
+            "metrics": [{ "name": "power_w", "unit": "W", "normal_min": 0.0, "normal_max": 50000.0 }]
+        }),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let secret = created.body["mqtt_secret"].as_str().expect("secret").to_owned();
+    let device = TestClient::connect(
+        &api.server.mqtt,
+        Connect { client_id: "meter-7", login: Some(("meter-7", &secret)), ..Connect::default() },
+    )
+    .expect("connects");
+    let now = chrono::Utc::now().timestamp_millis();
+    device.publish(
+        "optibid/v1/devices/meter-7/telemetry",
+        json!({ "ts": now, "values": { "power_w": 4500.0 } }).to_string(),
+    );
+    let page = api.eventually("/api/v1/alerts", &admin, |page| page["total"] == 1);
+    let alert = &page["items"][0];
+    assert!(alert["alert_id"].as_str().is_some_and(|id| id.starts_with("rule-meter-peak-")), "{alert}");
+    assert_eq!(alert["severity"], "warning", "the wind rule does not apply to a meter: {page}");
+    assert_eq!(
+        api.get("/api/v1/devices/meter-7", &admin).body["state"]["status"],
+        "online",
+        "inside its declared range"
+    );
+    device.publish(
+        "optibid/v1/devices/meter-7/telemetry",
+        json!({ "ts": now + 1_000, "values": { "power_w": 900.0 } }).to_string(),
+    );
+    api.eventually("/api/v1/alerts?state=resolved", &admin, |page| page["total"] == 1);
+    assert_eq!(api.get("/api/v1/alerts", &admin).body["total"], 0);
+}

@@ -6,7 +6,7 @@ use super::error::ExecuteError;
 use crate::aggregates::event_ids;
 use crate::store::{EventLog, EventMetadata, ExpectedVersion, GlobalPosition, SledEventLog, StoreError, StreamName};
 use optibid_domain::campaign::FleetCampaign;
-use optibid_domain::device::{Device, DeviceCommand, DeviceError};
+use optibid_domain::device::{Device, DeviceCommand, DeviceError, ThresholdRule};
 use optibid_domain::edge::EdgeNode;
 use optibid_domain::ids::DeviceId;
 use optibid_domain::telemetry::{TelemetryBatch, TelemetryEvent, TELEMETRY_SCHEMA_VERSION, TELEMETRY_STREAM_KIND};
@@ -29,6 +29,8 @@ pub struct Platform {
     pub edge_nodes: ActorDirectory<EdgeNode>,
     /// Campaign actors.
     pub campaigns: ActorDirectory<FleetCampaign>,
+    /// Configured threshold rules, checked on every telemetry batch.
+    alert_rules: Vec<ThresholdRule>,
 }
 
 /// Why the platform could not start.
@@ -52,7 +54,14 @@ impl Platform {
             edge_nodes: ActorDirectory::start(shared.clone(), snapshots.clone(), config).await?,
             campaigns: ActorDirectory::start(shared, snapshots, config).await?,
             log,
+            alert_rules: Vec::new(),
         })
+    }
+
+    /// The platform with these threshold rules checked on telemetry.
+    pub fn with_alert_rules(mut self, rules: Vec<ThresholdRule>) -> Self {
+        self.alert_rules = rules;
+        self
     }
 
     /// The snapshot store of this data folder.
@@ -109,7 +118,13 @@ impl Platform {
         };
         let outcome = self.log.append(stream, ExpectedVersion::Any, vec![new_event]).await?;
         let observe = CommandMetadata { idempotency_key: Some(format!("telemetry-{event_id}")), ..metadata };
-        self.devices.execute(device_id.as_str(), DeviceCommand::ObserveTelemetry { extremes, at }, observe).await?;
+        self.devices
+            .execute(
+                device_id.as_str(),
+                DeviceCommand::ObserveTelemetry { extremes, at, rules: self.alert_rules.clone() },
+                observe,
+            )
+            .await?;
         Ok(outcome.positions.first().copied().unwrap_or_default())
     }
 

@@ -41,7 +41,8 @@ pub struct ServeArgs {
     /// Size of the storage engine's page cache, MiB.
     #[arg(long, default_value_t = 256)]
     cache_mib: u64,
-    /// Configuration file (TOML) for OPC UA servers and their node mappings; see docs/opcua.md.
+    /// Configuration file (TOML): OPC UA servers and their node mappings (docs/opcua.md), and
+    /// threshold alert rules per device kind and metric.
     #[arg(long)]
     config: Option<PathBuf>,
     #[command(flatten)]
@@ -151,7 +152,7 @@ impl RunningServer {
             snapshots: SnapshotPolicy { every: args.snapshot_every, keep: 2 },
             ..DirectoryConfig::default()
         };
-        let platform = Arc::new(Platform::start(log, config).await?);
+        let platform = Arc::new(Platform::start(log, config).await?.with_alert_rules(file_config.alert_rules.clone()));
         let state = Arc::new(AppState::start(platform.clone())?);
         if state.tokens.is_empty() {
             let token = state.tokens.create("admin", Role::Admin)?;

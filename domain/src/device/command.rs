@@ -1,6 +1,7 @@
 //! What callers can ask of a device.
 
 use super::state::{AlertSeverity, DeviceKind, DeviceStatus, MetricDeclaration, Protocol};
+use super::threshold_rule::ThresholdRule;
 use crate::ids::{AlertId, CommandId, DeviceId, MaintenanceId};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -177,6 +178,8 @@ pub enum DeviceCommand {
         extremes: Vec<MetricExtremes>,
         /// Time of the batch's last sample.
         at: Timestamp,
+        /// Configured threshold rules (besides the declared normal ranges).
+        rules: Vec<ThresholdRule>,
     },
     /// Take the device out of service for good.
     Decommission {

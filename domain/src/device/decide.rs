@@ -3,8 +3,9 @@
 use super::command::{CommandResponse, DeviceCommand, DeviceRegistration, MetricExtremes};
 use super::error::DeviceError;
 use super::event::DeviceEvent;
-use super::range_alerts::range_alerts;
+use super::range_alerts::{range_alerts, rule_alerts};
 use super::state::{DeviceState, DeviceStatus};
+use super::threshold_rule::ThresholdRule;
 use crate::ids::CommandId;
 use crate::time::Timestamp;
 
@@ -77,7 +78,7 @@ pub(super) fn decide(state: &DeviceState, command: DeviceCommand) -> Result<Vec<
             }
             Ok(vec![DeviceEvent::MaintenanceCompleted { maintenance_id, notes, at }])
         }
-        DeviceCommand::ObserveTelemetry { extremes, at } => Ok(observe_telemetry(state, &extremes, at)),
+        DeviceCommand::ObserveTelemetry { extremes, at, rules } => Ok(observe_telemetry(state, &extremes, at, &rules)),
         DeviceCommand::Decommission { reason, at } => Ok(vec![DeviceEvent::Decommissioned { reason, at }]),
     }
 }
@@ -195,7 +196,12 @@ fn time_out_command(
 /// online or offline; values back in range bring a telemetry-degraded device back online; any
 /// telemetry brings an offline device online. A device in maintenance, or degraded by an
 /// operator or by the device itself, keeps its status.
-fn observe_telemetry(state: &DeviceState, extremes: &[MetricExtremes], at: Timestamp) -> Vec<DeviceEvent> {
+fn observe_telemetry(
+    state: &DeviceState,
+    extremes: &[MetricExtremes],
+    at: Timestamp,
+    rules: &[ThresholdRule],
+) -> Vec<DeviceEvent> {
     let breach = extremes.iter().find_map(|seen| {
         let declared = state.metric(&seen.metric)?;
         [seen.min, seen.max]
@@ -216,5 +222,6 @@ fn observe_telemetry(state: &DeviceState, extremes: &[MetricExtremes], at: Times
         .map(|(to, reason)| DeviceEvent::StatusChanged { from: state.status, to, reason, from_telemetry: true, at })
         .into_iter()
         .chain(range_alerts(state, extremes, at))
+        .chain(rule_alerts(state, extremes, at, rules))
         .collect()
 }

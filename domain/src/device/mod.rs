@@ -9,6 +9,7 @@ mod range_alerts;
 mod state;
 #[cfg(test)]
 mod tests;
+mod threshold_rule;
 
 pub use command::{CommandResponse, DeviceCommand, DeviceRegistration, MetricExtremes};
 pub use error::DeviceError;
@@ -18,6 +19,7 @@ pub use state::{
     Alert, AlertSeverity, CommandState, DeviceCommandRecord, DeviceKind, DeviceState, DeviceStatus, Maintenance,
     MetricDeclaration, Protocol,
 };
+pub use threshold_rule::{ThresholdRule, ThresholdRuleError, MAX_RULE_NAME_LEN};
 
 use crate::aggregate::Aggregate;
 

@@ -6,6 +6,7 @@
 use super::command::MetricExtremes;
 use super::event::DeviceEvent;
 use super::state::{AlertSeverity, DeviceState, DeviceStatus, MetricDeclaration};
+use super::threshold_rule::ThresholdRule;
 use crate::ids::AlertId;
 use crate::time::Timestamp;
 
@@ -67,4 +68,44 @@ fn excess(declared: &MetricDeclaration, value: f64) -> f64 {
 fn range_text(declared: &MetricDeclaration) -> String {
     let bound = |b: Option<f64>| b.map_or("-".to_owned(), |v| v.to_string());
     format!("[{}, {}]", bound(declared.normal_min), bound(declared.normal_max))
+}
+
+/// The alert events configured `rules` cause on `state` at `at`: one alert per rule while it
+/// is crossed, resolved once a batch shows the metric back on the right side.
+pub(super) fn rule_alerts(
+    state: &DeviceState,
+    extremes: &[MetricExtremes],
+    at: Timestamp,
+    rules: &[ThresholdRule],
+) -> Vec<DeviceEvent> {
+    let Some(profile) = &state.profile else { return Vec::new() };
+    let mut events = Vec::new();
+    for rule in rules.iter().filter(|rule| rule.applies_to(profile.kind)) {
+        let Some(seen) = extremes.iter().find(|e| e.metric == rule.metric) else { continue };
+        let prefix = rule.alert_prefix();
+        let open = state.alerts.iter().find(|a| a.resolved_at.is_none() && a.alert_id.as_str().starts_with(&prefix));
+        match (rule.crossing([seen.min, seen.max]), open) {
+            (Some(_), None) if state.status == DeviceStatus::Maintenance => {}
+            (Some(value), None) => {
+                let Ok(alert_id) = AlertId::new(format!("{prefix}{}", at.0)) else { continue };
+                let bound = |b: Option<f64>| b.map_or("-".to_owned(), |v| v.to_string());
+                events.push(DeviceEvent::AlertRaised {
+                    alert_id,
+                    severity: rule.severity,
+                    metric: Some(rule.metric.clone()),
+                    message: format!(
+                        "rule {}: {} = {value} crossed (above {}, below {})",
+                        rule.name,
+                        rule.metric,
+                        bound(rule.above),
+                        bound(rule.below)
+                    ),
+                    at,
+                });
+            }
+            (None, Some(alert)) => events.push(DeviceEvent::AlertResolved { alert_id: alert.alert_id.clone(), at }),
+            _ => {}
+        }
+    }
+    events
 }

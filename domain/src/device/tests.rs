@@ -375,10 +375,10 @@ fn telemetry_out_of_range_degrades_and_recovers() {
         at: Timestamp(40),
     };
     given::<Device>([registered()])
-        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 30.0), at: Timestamp(40) })
+        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 30.0), at: Timestamp(40), rules: vec![] })
         .then(vec![online.clone()]);
     given::<Device>([registered(), online.clone()])
-        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 30.0), at: Timestamp(41) })
+        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 30.0), at: Timestamp(41), rules: vec![] })
         .then(vec![]);
     let degraded = DeviceEvent::StatusChanged {
         from: DeviceStatus::Online,
@@ -396,13 +396,13 @@ fn telemetry_out_of_range_degrades_and_recovers() {
         at: Timestamp(42),
     };
     given::<Device>([registered(), online.clone()])
-        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 85.0), at: Timestamp(42) })
+        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 85.0), at: Timestamp(42), rules: vec![] })
         .then(vec![degraded.clone(), raised.clone()]);
     given::<Device>([registered(), online.clone(), degraded.clone(), raised.clone()])
-        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 90.0), at: Timestamp(43) })
+        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 90.0), at: Timestamp(43), rules: vec![] })
         .then(vec![]);
     given::<Device>([registered(), online.clone(), degraded.clone(), raised])
-        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 30.0), at: Timestamp(44) })
+        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 30.0), at: Timestamp(44), rules: vec![] })
         .then(vec![
             DeviceEvent::StatusChanged {
                 from: DeviceStatus::Degraded,
@@ -418,7 +418,7 @@ fn telemetry_out_of_range_degrades_and_recovers() {
 #[test]
 fn far_out_of_range_is_critical() {
     given::<Device>([registered()])
-        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(-80.0, 30.0), at: Timestamp(40) })
+        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(-80.0, 30.0), at: Timestamp(40), rules: vec![] })
         .then(vec![
             DeviceEvent::StatusChanged {
                 from: DeviceStatus::Offline,
@@ -447,7 +447,7 @@ fn telemetry_leaves_an_operator_status_alone() {
         at: Timestamp(40),
     };
     given::<Device>([registered(), degraded_by_operator])
-        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 30.0), at: Timestamp(41) })
+        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 30.0), at: Timestamp(41), rules: vec![] })
         .then(vec![]);
     let maintenance = DeviceEvent::StatusChanged {
         from: DeviceStatus::Offline,
@@ -457,7 +457,7 @@ fn telemetry_leaves_an_operator_status_alone() {
         at: Timestamp(40),
     };
     given::<Device>([registered(), maintenance])
-        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 99.0), at: Timestamp(41) })
+        .when(DeviceCommand::ObserveTelemetry { extremes: extremes(20.0, 99.0), at: Timestamp(41), rules: vec![] })
         .then(vec![]);
 }
 
@@ -551,8 +551,11 @@ mod properties {
                     _ => DeviceCommand::ResolveAlert { alert_id, at: Timestamp(8) },
                 }
             }),
-            (-50.0..120.0f64)
-                .prop_map(|max| DeviceCommand::ObserveTelemetry { extremes: extremes(0.0, max), at: Timestamp(9) }),
+            (-50.0..120.0f64).prop_map(|max| DeviceCommand::ObserveTelemetry {
+                extremes: extremes(0.0, max),
+                at: Timestamp(9),
+                rules: vec![]
+            }),
             Just(DeviceCommand::Decommission { reason: "eol".to_owned(), at: Timestamp(10) }),
         ]
     }
@@ -599,4 +602,70 @@ mod properties {
             }
         }
     }
+}
+
+#[test]
+fn configured_rules_raise_and_resolve_their_own_alerts() {
+    let rule = ThresholdRule {
+        name: "hot".to_owned(),
+        kind: None,
+        metric: "temperature_c".to_owned(),
+        above: Some(50.0),
+        below: None,
+        severity: AlertSeverity::Critical,
+    };
+    assert_eq!(rule.validate(), Ok(()));
+    let online = DeviceEvent::StatusChanged {
+        from: DeviceStatus::Offline,
+        to: DeviceStatus::Online,
+        reason: Some("telemetry received".to_owned()),
+        from_telemetry: true,
+        at: Timestamp(40),
+    };
+    let alert_id = AlertId::new("rule-hot-40").expect("valid");
+    let raised = DeviceEvent::AlertRaised {
+        alert_id: alert_id.clone(),
+        severity: AlertSeverity::Critical,
+        metric: Some("temperature_c".to_owned()),
+        message: "rule hot: temperature_c = 60 crossed (above 50, below -)".to_owned(),
+        at: Timestamp(40),
+    };
+    given::<Device>([registered()])
+        .when(DeviceCommand::ObserveTelemetry {
+            extremes: extremes(20.0, 60.0),
+            at: Timestamp(40),
+            rules: vec![rule.clone()],
+        })
+        .then(vec![online.clone(), raised.clone()]);
+    given::<Device>([registered(), online.clone(), raised.clone()])
+        .when(DeviceCommand::ObserveTelemetry {
+            extremes: extremes(20.0, 65.0),
+            at: Timestamp(41),
+            rules: vec![rule.clone()],
+        })
+        .then(vec![]);
+    given::<Device>([registered(), online, raised])
+        .when(DeviceCommand::ObserveTelemetry {
+            extremes: extremes(20.0, 30.0),
+            at: Timestamp(42),
+            rules: vec![rule.clone()],
+        })
+        .then(vec![DeviceEvent::AlertResolved { alert_id, at: Timestamp(42) }]);
+    let other_kind = ThresholdRule { kind: Some(DeviceKind::WindTurbine), ..rule.clone() };
+    given::<Device>([registered()])
+        .when(DeviceCommand::ObserveTelemetry {
+            extremes: extremes(20.0, 60.0),
+            at: Timestamp(40),
+            rules: vec![other_kind],
+        })
+        .then(vec![DeviceEvent::StatusChanged {
+            from: DeviceStatus::Offline,
+            to: DeviceStatus::Online,
+            reason: Some("telemetry received".to_owned()),
+            from_telemetry: true,
+            at: Timestamp(40),
+        }]);
+    let unnamed = ThresholdRule { name: "no spaces".to_owned(), ..rule.clone() };
+    assert!(unnamed.validate().is_err());
+    assert!(ThresholdRule { above: None, ..rule }.validate().is_err());
 }
