@@ -3,16 +3,16 @@
 
 mod common;
 
+use common::device::register_and_connect;
 use common::http::Api;
-use common::mqtt::{Connect, TestClient};
 use serde_json::json;
 
 #[test]
 fn an_out_of_range_reading_raises_an_alert_that_users_acknowledge_and_resolve() {
     let (_dir, api) = Api::start();
     let admin = api.admin();
-    let created = api.post(
-        "/api/v1/devices",
+    let device = register_and_connect(
+        &api,
         &admin,
         json!({
             "id": "inv-9", "name": "Inverter 9", "kind": "solar_inverter", "protocol": "mqtt",
@@ -20,13 +20,6 @@ fn an_out_of_range_reading_raises_an_alert_that_users_acknowledge_and_resolve() 
             "metrics": [{ "name": "temp_c", "unit": "C", "normal_min": -20.0, "normal_max": 75.0 }]
         }),
     );
-    assert_eq!(created.status, 201, "{}", created.body);
-    let secret = created.body["mqtt_secret"].as_str().expect("secret").to_owned();
-    let device = TestClient::connect(
-        &api.server.mqtt,
-        Connect { client_id: "inv-9", login: Some(("inv-9", &secret)), ..Connect::default() },
-    )
-    .expect("connects");
     let now = chrono::Utc::now().timestamp_millis();
     device
         .publish("optibid/v1/devices/inv-9/telemetry", json!({ "ts": now, "values": { "temp_c": 91.5 } }).to_string());
@@ -99,8 +92,8 @@ fn configured_rules_per_kind_raise_and_clear_alerts() {
     .expect("config written");
     let (_data, api) = Api::start_with(&["--config", &config.to_string_lossy()]);
     let admin = api.admin();
-    let created = api.post(
-        "/api/v1/devices",
+    let device = register_and_connect(
+        &api,
         &admin,
         json!({
             "id": "meter-7", "name": "Meter 7", "kind": "smart_meter", "protocol": "mqtt",
@@ -108,13 +101,6 @@ fn configured_rules_per_kind_raise_and_clear_alerts() {
             "metrics": [{ "name": "power_w", "unit": "W", "normal_min": 0.0, "normal_max": 50000.0 }]
         }),
     );
-    assert_eq!(created.status, 201, "{}", created.body);
-    let secret = created.body["mqtt_secret"].as_str().expect("secret").to_owned();
-    let device = TestClient::connect(
-        &api.server.mqtt,
-        Connect { client_id: "meter-7", login: Some(("meter-7", &secret)), ..Connect::default() },
-    )
-    .expect("connects");
     let now = chrono::Utc::now().timestamp_millis();
     device.publish(
         "optibid/v1/devices/meter-7/telemetry",

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::device::register_and_connect;
 use common::http::Api;
 use common::mqtt::{Connect, TestClient};
 use serde_json::{json, Value};
@@ -16,8 +17,8 @@ fn rfc3339(ms: i64) -> String {
 fn published_samples_roll_up_into_minute_and_hour_buckets() {
     let (_dir, api) = Api::start();
     let token = api.admin();
-    let created = api.post(
-        "/api/v1/devices",
+    let device = register_and_connect(
+        &api,
         &token,
         json!({
             "id": "meter-a", "name": "Meter A", "kind": "smart_meter", "protocol": "mqtt",
@@ -25,13 +26,6 @@ fn published_samples_roll_up_into_minute_and_hour_buckets() {
             "metrics": [{ "name": "power_w", "unit": "W", "normal_min": 0.0, "normal_max": 50000.0 }]
         }),
     );
-    assert_eq!(created.status, 201, "{}", created.body);
-    let secret = created.body["mqtt_secret"].as_str().expect("secret").to_owned();
-    let device = TestClient::connect(
-        &api.server.mqtt,
-        Connect { client_id: "meter-a", login: Some(("meter-a", &secret)), ..Connect::default() },
-    )
-    .expect("connects");
 
     let now = chrono::Utc::now().timestamp_millis();
     let start = (now - 3 * 3_600_000) / 3_600_000 * 3_600_000;
@@ -84,19 +78,15 @@ fn published_samples_roll_up_into_minute_and_hour_buckets() {
 }
 
 fn register(api: &Api, token: &str, id: &str, kind: &str, region: &str) -> TestClient {
-    let created = api.post(
-        "/api/v1/devices",
+    register_and_connect(
+        api,
         token,
         json!({
             "id": id, "name": id, "kind": kind, "protocol": "mqtt", "site": "plant-1", "region": region,
             "tags": [], "firmware_version": "1.0.0",
             "metrics": [{ "name": "power_w", "unit": "W", "normal_min": -100000.0, "normal_max": 100000.0 }]
         }),
-    );
-    assert_eq!(created.status, 201, "{}", created.body);
-    let secret = created.body["mqtt_secret"].as_str().expect("secret").to_owned();
-    TestClient::connect(&api.server.mqtt, Connect { client_id: id, login: Some((id, &secret)), ..Connect::default() })
-        .expect("connects")
+    )
 }
 
 #[test]

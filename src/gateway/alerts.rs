@@ -60,12 +60,13 @@ async fn acknowledge(
     headers: CommandHeaders,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_command()?;
-    let (device, alert) = path.into_inner();
-    let command =
-        DeviceCommand::AcknowledgeAlert { alert_id: alert_id(&alert)?, by: principal.name.clone(), at: now() };
-    let invocation = Invocation { principal: &principal, headers, id: &device, command };
-    run_command(&state, &state.platform.devices, invocation, StatusCode::OK, json!({})).await
+    let by = principal.name.clone();
+    alert_command(state, principal, headers, path, |alert_id| DeviceCommand::AcknowledgeAlert {
+        alert_id,
+        by,
+        at: now(),
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/alerts/{device}/{alert}/resolve", tag = "alerts", summary = "Resolve an alert", params(("device" = String, Path, description = "Device id"), ("alert" = String, Path, description = "Alert id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result")), responses((status = 200, description = "Resolved", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]
@@ -75,9 +76,20 @@ async fn resolve(
     headers: CommandHeaders,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
+    alert_command(state, principal, headers, path, |alert_id| DeviceCommand::ResolveAlert { alert_id, at: now() }).await
+}
+
+/// Sends the command `command` builds for the alert in `path` to its device.
+async fn alert_command(
+    state: web::Data<AppState>,
+    principal: Principal,
+    headers: CommandHeaders,
+    path: web::Path<(String, String)>,
+    command: impl FnOnce(AlertId) -> DeviceCommand,
+) -> Result<HttpResponse, ApiError> {
     principal.require_command()?;
     let (device, alert) = path.into_inner();
-    let command = DeviceCommand::ResolveAlert { alert_id: alert_id(&alert)?, at: now() };
+    let command = command(alert_id(&alert)?);
     let invocation = Invocation { principal: &principal, headers, id: &device, command };
     run_command(&state, &state.platform.devices, invocation, StatusCode::OK, json!({})).await
 }

@@ -284,7 +284,8 @@ fn status_message(
     }
 }
 
-fn lock(pending: &PendingChanges) -> std::sync::MutexGuard<'_, Vec<(u32, DataValue)>> {
+/// The pending changes, even if a callback panicked while holding them.
+pub(super) fn lock(pending: &PendingChanges) -> std::sync::MutexGuard<'_, Vec<(u32, DataValue)>> {
     pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 

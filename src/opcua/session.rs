@@ -3,7 +3,7 @@
 //! actor. Once a session exists the client library reconnects it and re-creates the
 //! subscription itself; should it give up, a new session is built from scratch.
 
-use super::client::{identity, OpcUaMessage, OpcUaStats, PendingChanges};
+use super::client::{identity, lock, OpcUaMessage, OpcUaStats, PendingChanges};
 use super::config::OpcUaEndpointConfig;
 use crate::mqtt::backoff::Backoff;
 use futures_util::StreamExt;
@@ -168,7 +168,7 @@ async fn subscribe(
     stats: &OpcUaStats,
 ) -> Result<(), opcua::types::Error> {
     let callback = DataChangeCallback::new(move |value, item| {
-        let mut queue = pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut queue = lock(&pending);
         if queue.is_empty() {
             let _ = actor.cast(OpcUaMessage::Drain);
         }

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod device;
 pub mod http;
 pub mod mqtt;
 pub mod services;

@@ -14,12 +14,11 @@ mod threshold_rule;
 pub use command::{CommandResponse, DeviceCommand, DeviceRegistration, MetricExtremes};
 pub use error::DeviceError;
 pub use event::DeviceEvent;
-pub use range_alerts::RANGE_ALERT_PREFIX;
 pub use state::{
     Alert, AlertSeverity, CommandState, DeviceCommandRecord, DeviceKind, DeviceState, DeviceStatus, Maintenance,
     MetricDeclaration, Protocol,
 };
-pub use threshold_rule::{ThresholdRule, ThresholdRuleError, MAX_RULE_NAME_LEN};
+pub use threshold_rule::{ThresholdRule, ThresholdRuleError};
 
 use crate::aggregate::Aggregate;
 

@@ -11,7 +11,7 @@ use crate::ids::AlertId;
 use crate::time::Timestamp;
 
 /// Prefix of the ids of alerts this rule raises (the rule resolves only its own alerts).
-pub const RANGE_ALERT_PREFIX: &str = "range-";
+const RANGE_ALERT_PREFIX: &str = "range-";
 
 /// The alert events `extremes` cause on `state` at `at`.
 pub(super) fn range_alerts(state: &DeviceState, extremes: &[MetricExtremes], at: Timestamp) -> Vec<DeviceEvent> {

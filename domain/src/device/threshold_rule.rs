@@ -5,7 +5,7 @@ use super::state::{AlertSeverity, DeviceKind};
 use serde::{Deserialize, Serialize};
 
 /// Longest rule name (it becomes part of alert ids).
-pub const MAX_RULE_NAME_LEN: usize = 32;
+const MAX_RULE_NAME_LEN: usize = 32;
 
 /// One rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

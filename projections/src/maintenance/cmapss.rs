@@ -5,11 +5,6 @@
 /// Columns after unit and cycle: 3 operational settings and 21 sensors.
 pub const MEASURES: usize = 24;
 
-/// Names of the measures, in column order.
-pub fn measure_names() -> Vec<String> {
-    (1..=3).map(|i| format!("setting{i}")).chain((1..=21).map(|i| format!("s{i}"))).collect()
-}
-
 /// One engine's cycles, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineRun {

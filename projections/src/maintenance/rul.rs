@@ -114,11 +114,6 @@ impl RulTracker {
         self.age += 1;
     }
 
-    /// Rows seen.
-    pub fn age(&self) -> u64 {
-        self.age
-    }
-
     /// The features the model reads: smoothed metrics, then the age when the model uses it.
     fn features(&self, config: &RulConfig) -> Vec<f64> {
         let mut features = self.smoothed.clone();
@@ -190,11 +185,6 @@ impl RulModel {
     /// The settings the model was fitted with (the tracker must smooth with the same weight).
     pub fn config(&self) -> &RulConfig {
         &self.config
-    }
-
-    /// Width of the rows the model reads.
-    pub fn width(&self) -> usize {
-        self.width
     }
 
     /// Standard deviation of the training residuals.
