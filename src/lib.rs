@@ -14,7 +14,9 @@
 //! - [`mqtt`]: devices and edge nodes over MQTT (embedded broker, ingest, downlink).
 //! - [`opcua`]: devices behind OPC UA servers (one subscribing client actor per server).
 //! - [`config`]: the `--config` file of `serve`.
+//! - [`log_follower`]: the loop of the process managers that act on the global log.
 //! - [`rollout`]: carries fleet campaigns out on devices, wave by wave.
+//! - [`condition_monitor`]: turns anomalies and forecast limit crossings into device alerts.
 //! - [`simulator`]: a realistic simulated fleet over MQTT.
 //! - [`bench`]: the measurements behind `docs/benchmarks.md`.
 //! - [`cli`]: the `optibid` command line.
@@ -24,8 +26,10 @@ pub mod aggregates;
 pub mod audit;
 pub mod bench;
 pub mod cli;
+pub mod condition_monitor;
 pub mod config;
 pub mod gateway;
+pub mod log_follower;
 pub mod mqtt;
 pub mod opcua;
 pub mod projector;

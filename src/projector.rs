@@ -73,6 +73,13 @@ impl<P: Projection> Projected<P> {
         *self.position.borrow()
     }
 
+    /// Waits until the projection has applied `position`; false when it stopped first.
+    pub async fn reached(&self, position: u64) -> bool {
+        let mut applied = self.position.clone();
+        let reached = applied.wait_for(|at| *at >= position).await.is_ok();
+        reached
+    }
+
     /// Why the projection stopped, if it did.
     pub fn failure(&self) -> Option<ProjectionFailure> {
         self.failure.lock().ok().and_then(|slot| slot.clone())

@@ -14,14 +14,13 @@
 
 use crate::actors::{CommandMetadata, ExecuteError, Platform};
 use crate::audit::any_event::DecodeStored;
-use crate::store::{EventLog, LogSubscription, RecordedEvent, StoreError};
+use crate::log_follower::{follow_log, resume_position};
+use crate::store::{EventLog, RecordedEvent, StoreError};
 use optibid_domain::campaign::{CampaignCommand, CampaignEvent, CampaignKind, DeviceOutcome};
 use optibid_domain::device::{DeviceCommand, DeviceEvent};
 use optibid_domain::ids::{CampaignId, CommandId, DeviceId};
 use optibid_domain::time::Timestamp;
 use optibid_domain::FleetEvent;
-use optibid_projections::projection::stored_checkpoint;
-use optibid_projections::CHECKPOINT_KEY;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
@@ -67,7 +66,7 @@ impl Rollout {
     /// Starts carrying campaigns out over `platform`.
     pub fn start(platform: Arc<Platform>) -> Result<Self, RolloutError> {
         let tree = platform.log.database().open_tree(ROLLOUT_TREE)?;
-        let from = stored_checkpoint(&tree)? + 1;
+        let from = resume_position(&tree)?;
         Ok(Self { task: tokio::spawn(run(platform, tree, from)) })
     }
 }
@@ -114,29 +113,19 @@ fn metadata(key: String) -> CommandMetadata {
 #[tracing::instrument(name = "rollout", skip_all, fields(from))]
 async fn run(platform: Arc<Platform>, tree: sled::Tree, from: u64) {
     let log: Arc<dyn EventLog> = platform.log.clone();
-    let mut subscription = LogSubscription::new(log, from);
-    loop {
-        let records = match subscription.next_batch(256).await {
-            Ok(records) if records.is_empty() => return,
-            Ok(records) => records,
-            Err(error) => {
-                tracing::error!(%error, "the rollout cannot read the log; it stops");
-                return;
+    follow_log(log, tree.clone(), from, 256, |records| {
+        let (platform, tree) = (platform.clone(), tree.clone());
+        async move {
+            let mut batch = sled::Batch::default();
+            for record in &records {
+                step(&platform, &tree, &mut batch, record)
+                    .await
+                    .map_err(|error| format!("event {}: {error}", record.position))?;
             }
-        };
-        let mut batch = sled::Batch::default();
-        for record in &records {
-            if let Err(error) = step(&platform, &tree, &mut batch, record).await {
-                tracing::error!(%error, position = record.position, "the rollout cannot carry out an event; it stops");
-                return;
-            }
+            Ok::<_, String>(batch)
         }
-        batch.insert(CHECKPOINT_KEY, &subscription.next_position().saturating_sub(1).to_be_bytes());
-        if let Err(error) = tree.apply_batch(batch) {
-            tracing::error!(%error, "the rollout cannot store its checkpoint; it stops");
-            return;
-        }
-    }
+    })
+    .await;
 }
 
 fn interesting(record: &RecordedEvent) -> bool {

@@ -6,8 +6,9 @@ use crate::directory::{Directory, DirectoryEntry};
 use crate::maintenance::anomaly::{AnomalyConfig, AnomalyDetector, AnomalyKind, AnomalyScore};
 use crate::maintenance::trend::TrendTracker;
 use crate::projection::ProjectedEvent;
-use optibid_domain::device::{DeviceEvent, DeviceKind};
+use optibid_domain::device::{AnomalyFinding, ConditionFinding, DeviceEvent, DeviceKind, LimitForecast};
 use optibid_domain::telemetry::TelemetryEvent;
+use optibid_domain::time::Timestamp;
 use optibid_domain::FleetEvent;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -22,6 +23,8 @@ const HORIZON_HOURS: f64 = 8_760.0;
 const LIVE_WINDOW: usize = 60;
 /// Weight kept by a trend point per hour of age.
 const TREND_RETAIN_PER_HOUR: f64 = 0.995;
+/// Telemetry time after an anomalous minute during which the anomaly is still current.
+pub const ANOMALY_QUIET_MS: i64 = 10 * MINUTE_MS;
 /// Score from which an anomaly is kept as the device's latest.
 pub const ANOMALY_THRESHOLD: f64 = 0.9;
 /// Share of the time to a limit after which maintenance is suggested.
@@ -199,6 +202,33 @@ pub fn predict(device_id: &str, prognosis: &DevicePrognosis) -> Prediction {
     prediction
 }
 
+/// What the analysis finds about each declared metric of a device now, as the device's
+/// condition alerts take it: an anomaly is current until the metric has been quiet for
+/// [`ANOMALY_QUIET_MS`] of telemetry time; a forecast is a crossing within the horizon.
+pub fn findings(prognosis: &DevicePrognosis) -> Vec<ConditionFinding> {
+    prognosis
+        .metrics
+        .iter()
+        .map(|(metric, watch)| {
+            let anomaly = watch
+                .last_anomaly
+                .filter(|(start, _)| prognosis.last_seen.is_some_and(|seen| seen - start <= ANOMALY_QUIET_MS))
+                .map(|(start, score)| AnomalyFinding {
+                    detector: score.kind.label().to_owned(),
+                    score: score.score,
+                    value: score.value,
+                    baseline: score.baseline,
+                    seen_at: Timestamp(start),
+                });
+            let forecast = watch.trend.estimate(watch.normal_min, watch.normal_max).and_then(|estimate| {
+                let hours = estimate.hours_to_limit.filter(|h| *h <= HORIZON_HOURS)?;
+                Some(LimitForecast { hours, confidence: estimate.confidence })
+            });
+            ConditionFinding { metric: metric.clone(), anomaly, forecast }
+        })
+        .collect()
+}
+
 /// Devices in service ranked by risk (highest first), at most `limit`, with at least `min_risk`.
 pub fn ranked(model: &Directory<DevicePrognosis>, min_risk: f64, limit: usize) -> Vec<Prediction> {
     let mut predictions: Vec<Prediction> = model
@@ -218,7 +248,6 @@ mod tests {
     use optibid_domain::device::{DeviceRegistration, MetricDeclaration, Protocol};
     use optibid_domain::ids::DeviceId;
     use optibid_domain::telemetry::{MetricValue, TelemetryBatch, TelemetrySample};
-    use optibid_domain::time::Timestamp;
 
     fn registered() -> FleetEvent {
         FleetEvent::Device(DeviceEvent::Registered {
@@ -285,5 +314,33 @@ mod tests {
         let (at, anomaly) = prediction.anomalies.get("temp_c").copied().expect("the spike is kept");
         assert_eq!(at, 2_000 * MINUTE_MS);
         assert_eq!(anomaly.kind, AnomalyKind::Spike);
+    }
+
+    #[test]
+    fn findings_hold_an_anomaly_while_it_is_recent_and_the_forecast_crossing() {
+        let mut events = vec![registered()];
+        let mut push_minute = |minute: i64, value: f64| events.push(telemetry(vec![(minute * MINUTE_MS, value)]));
+        for minute in 0..(36 * 60) {
+            let wobble = ((minute * 7919) % 13) as f64 * 0.15;
+            push_minute(minute, 30.0 + 0.25 * (minute as f64 / 60.0) + wobble);
+        }
+        let spike_minute = 36 * 60;
+        push_minute(spike_minute, 70.0);
+        push_minute(spike_minute + 1, 39.0);
+        let recent = findings(&fold(&events));
+        assert_eq!(recent.len(), 1);
+        assert_eq!(recent[0].metric, "temp_c");
+        let anomaly = recent[0].anomaly.as_ref().expect("the spike is current");
+        assert_eq!(anomaly.detector, "spike");
+        assert_eq!(anomaly.seen_at, Timestamp(spike_minute * MINUTE_MS));
+        assert!((anomaly.value - 70.0).abs() < 1e-9 && anomaly.baseline < 45.0, "{anomaly:?}");
+        let forecast = recent[0].forecast.expect("heading for 75");
+        assert!(forecast.is_due(), "{forecast:?}");
+
+        for minute in (spike_minute + 2)..(spike_minute + 15) {
+            events.push(telemetry(vec![(minute * MINUTE_MS, 39.0 + 0.25 * (minute as f64 / 60.0 - 36.0))]));
+        }
+        let quiet = findings(&fold(&events));
+        assert!(quiet[0].anomaly.is_none(), "quiet for 13 minutes: {quiet:?}");
     }
 }

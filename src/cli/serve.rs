@@ -2,6 +2,7 @@
 
 use super::DataArgs;
 use crate::actors::{DirectoryConfig, Platform};
+use crate::condition_monitor::ConditionMonitor;
 use crate::config::PlatformConfig;
 use crate::gateway::{self, auth::Role, AppState, Connectivity};
 use crate::mqtt::endpoint::BrokerAddress;
@@ -132,6 +133,7 @@ pub struct RunningServer {
     /// Where the HTTP gateway listens.
     pub http_address: SocketAddr,
     rollout: Rollout,
+    condition_monitor: ConditionMonitor,
     handle: actix_web::dev::ServerHandle,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -168,11 +170,12 @@ impl RunningServer {
                 .await?;
         let _ = state.opcua.set(opcua.stats.clone());
         let rollout = Rollout::start(platform.clone())?;
+        let condition_monitor = ConditionMonitor::start(state.clone())?;
         let server = gateway::server(listener, state.clone())?;
         let handle = server.handle();
         info!(address = %http_address, data = %args.data.data.display(), head = platform.log.head().position, "optibid serving");
         let server = tokio::spawn(server);
-        Ok(Self { platform, state, mqtt, opcua, http_address, rollout, handle, server })
+        Ok(Self { platform, state, mqtt, opcua, http_address, rollout, condition_monitor, handle, server })
     }
 
     /// Prints where the platform listens (tests and scripts read these lines).
@@ -189,6 +192,7 @@ impl RunningServer {
         self.handle.stop(true).await;
         let _ = self.server.await;
         drop(self.rollout);
+        drop(self.condition_monitor);
         self.opcua.stop().await;
         self.mqtt.stop().await;
         self.platform.shutdown().await;

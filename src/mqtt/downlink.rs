@@ -11,13 +11,12 @@ use super::endpoint::MqttEndpoint;
 use super::topic::commands_topic;
 use crate::actors::{CommandMetadata, ExecuteError, Platform};
 use crate::audit::any_event::DecodeStored;
-use crate::store::{EventLog, LogSubscription, RecordedEvent};
+use crate::log_follower::{follow_log, resume_position};
+use crate::store::{EventLog, RecordedEvent};
 use optibid_domain::device::{DeviceCommand, DeviceEvent};
 use optibid_domain::ids::{CommandId, DeviceId};
 use optibid_domain::time::Timestamp;
 use optibid_domain::FleetEvent;
-use optibid_projections::projection::stored_checkpoint;
-use optibid_projections::CHECKPOINT_KEY;
 use rumqttc::{AsyncClient, QoS};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -73,7 +72,7 @@ impl Downlink {
         stats: Arc<DownlinkStats>,
     ) -> Result<Self, DownlinkError> {
         let tree = platform.log.database().open_tree(DOWNLINK_TREE)?;
-        let from = stored_checkpoint(&tree)? + 1;
+        let from = resume_position(&tree)?;
         let (client, mut eventloop) = AsyncClient::new(endpoint.options(client_id), 1_024);
         let connection = tokio::spawn(async move {
             let mut backoff = Backoff::default();
@@ -120,30 +119,19 @@ async fn publish_commands(
     stats: Arc<DownlinkStats>,
 ) {
     let log: Arc<dyn EventLog> = platform.log.clone();
-    let mut subscription = LogSubscription::new(log, from);
-    loop {
-        let records = match subscription.next_batch(512).await {
-            Ok(records) => records,
-            Err(error) => {
-                tracing::error!(%error, "the downlink cannot read the log; it stops");
-                return;
-            }
-        };
-        let mut batch = sled::Batch::default();
-        for record in &records {
-            if let Some((device, event)) = device_event(record) {
-                if let Err(error) = apply(&client, &mut batch, &device, event, &stats).await {
-                    tracing::error!(%error, "the downlink cannot publish; it stops");
-                    return;
+    follow_log(log, tree, from, 512, |records| {
+        let (client, stats) = (client.clone(), stats.clone());
+        async move {
+            let mut batch = sled::Batch::default();
+            for record in &records {
+                if let Some((device, event)) = device_event(record) {
+                    apply(&client, &mut batch, &device, event, &stats).await?;
                 }
             }
+            Ok::<_, rumqttc::ClientError>(batch)
         }
-        batch.insert(CHECKPOINT_KEY, &subscription.next_position().saturating_sub(1).to_be_bytes());
-        if let Err(error) = tree.apply_batch(batch) {
-            tracing::error!(%error, "the downlink cannot store its checkpoint; it stops");
-            return;
-        }
-    }
+    })
+    .await;
 }
 
 fn device_event(record: &RecordedEvent) -> Option<(DeviceId, DeviceEvent)> {

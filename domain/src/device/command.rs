@@ -1,5 +1,6 @@
 //! What callers can ask of a device.
 
+use super::condition_alerts::ConditionFinding;
 use super::state::{AlertSeverity, DeviceKind, DeviceStatus, MetricDeclaration, Protocol};
 use super::threshold_rule::ThresholdRule;
 use crate::ids::{AlertId, CommandId, DeviceId, MaintenanceId};
@@ -180,6 +181,14 @@ pub enum DeviceCommand {
         at: Timestamp,
         /// Configured threshold rules (besides the declared normal ranges).
         rules: Vec<ThresholdRule>,
+    },
+    /// The maintenance analysis assessed the device's metrics: anomalies and forecast limit
+    /// crossings may raise or resolve condition alerts.
+    AssessCondition {
+        /// What was found per metric.
+        findings: Vec<ConditionFinding>,
+        /// When the assessment was made.
+        at: Timestamp,
     },
     /// Take the device out of service for good.
     Decommission {

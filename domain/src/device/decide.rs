@@ -1,6 +1,7 @@
 //! The rules: which commands are accepted, and which events they cause.
 
 use super::command::{CommandResponse, DeviceCommand, DeviceRegistration, MetricExtremes};
+use super::condition_alerts::condition_alerts;
 use super::error::DeviceError;
 use super::event::DeviceEvent;
 use super::range_alerts::{range_alerts, rule_alerts};
@@ -79,6 +80,7 @@ pub(super) fn decide(state: &DeviceState, command: DeviceCommand) -> Result<Vec<
             Ok(vec![DeviceEvent::MaintenanceCompleted { maintenance_id, notes, at }])
         }
         DeviceCommand::ObserveTelemetry { extremes, at, rules } => Ok(observe_telemetry(state, &extremes, at, &rules)),
+        DeviceCommand::AssessCondition { findings, at } => Ok(condition_alerts(state, &findings, at)),
         DeviceCommand::Decommission { reason, at } => Ok(vec![DeviceEvent::Decommissioned { reason, at }]),
     }
 }

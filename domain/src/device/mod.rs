@@ -1,6 +1,7 @@
 //! The `Device` aggregate: one energy asset, from registration to decommissioning.
 
 mod command;
+mod condition_alerts;
 mod decide;
 mod error;
 mod event;
@@ -12,6 +13,10 @@ mod tests;
 mod threshold_rule;
 
 pub use command::{CommandResponse, DeviceCommand, DeviceRegistration, MetricExtremes};
+pub use condition_alerts::{
+    AnomalyFinding, ConditionFinding, LimitForecast, MAINTENANCE_CLEAR_HOURS, MAINTENANCE_DUE_HOURS,
+    MAINTENANCE_URGENT_HOURS, MIN_FORECAST_CONFIDENCE,
+};
 pub use error::DeviceError;
 pub use event::DeviceEvent;
 pub use state::{

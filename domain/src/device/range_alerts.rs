@@ -7,7 +7,6 @@ use super::command::MetricExtremes;
 use super::event::DeviceEvent;
 use super::state::{AlertSeverity, DeviceState, DeviceStatus, MetricDeclaration};
 use super::threshold_rule::ThresholdRule;
-use crate::ids::AlertId;
 use crate::time::Timestamp;
 
 /// Prefix of the ids of alerts this rule raises (the rule resolves only its own alerts).
@@ -33,7 +32,9 @@ pub(super) fn range_alerts(state: &DeviceState, extremes: &[MetricExtremes], at:
         match (worst, open) {
             (Some(_), None) if state.status == DeviceStatus::Maintenance => {}
             (Some(value), None) => {
-                let Ok(alert_id) = AlertId::new(format!("{RANGE_ALERT_PREFIX}{index}-{}", at.0)) else { continue };
+                let Some(alert_id) = state.fresh_alert_id(&format!("{RANGE_ALERT_PREFIX}{index}-{}", at.0)) else {
+                    continue;
+                };
                 let severity = match (declared.normal_min, declared.normal_max) {
                     (Some(min), Some(max)) if excess(declared, value) > (max - min) / 2.0 => AlertSeverity::Critical,
                     _ => AlertSeverity::Warning,
@@ -87,7 +88,7 @@ pub(super) fn rule_alerts(
         match (rule.crossing([seen.min, seen.max]), open) {
             (Some(_), None) if state.status == DeviceStatus::Maintenance => {}
             (Some(value), None) => {
-                let Ok(alert_id) = AlertId::new(format!("{prefix}{}", at.0)) else { continue };
+                let Some(alert_id) = state.fresh_alert_id(&format!("{prefix}{}", at.0)) else { continue };
                 let bound = |b: Option<f64>| b.map_or("-".to_owned(), |v| v.to_string());
                 events.push(DeviceEvent::AlertRaised {
                     alert_id,

@@ -212,6 +212,17 @@ impl DeviceState {
         self.alerts.iter().find(|a| &a.alert_id == id)
     }
 
+    /// `base` as an alert id, or `base.2`, `base.3` ... when the state already holds it (two
+    /// alerts raised by the same rule at the same time); `None` when no valid id is left.
+    pub fn fresh_alert_id(&self, base: &str) -> Option<AlertId> {
+        std::iter::once(base.to_owned())
+            .chain((2..).map(|n| format!("{base}.{n}")))
+            .map(AlertId::new)
+            .take_while(Result::is_ok)
+            .flatten()
+            .find(|id| self.alert(id).is_none())
+    }
+
     /// The maintenance with this id, if the state still holds it.
     pub fn maintenance_item(&self, id: &MaintenanceId) -> Option<&Maintenance> {
         self.maintenance.iter().find(|m| &m.maintenance_id == id)

@@ -416,6 +416,19 @@ fn telemetry_out_of_range_degrades_and_recovers() {
 }
 
 #[test]
+fn an_alert_raised_again_at_the_same_time_gets_a_fresh_id() {
+    let observe =
+        |max: f64| DeviceCommand::ObserveTelemetry { extremes: extremes(0.0, max), at: Timestamp(9), rules: vec![] };
+    let mut state = Device::fold(DeviceState::default(), [registered()]);
+    for max in [85.0, 30.0, 85.0] {
+        let events = Device::decide(&state, observe(max)).expect("accepted");
+        state = Device::fold(state, events);
+    }
+    let ids: Vec<&str> = state.alerts.iter().map(|a| a.alert_id.as_str()).collect();
+    assert_eq!(ids, ["range-0-9", "range-0-9.2"]);
+}
+
+#[test]
 fn far_out_of_range_is_critical() {
     given::<Device>([registered()])
         .when(DeviceCommand::ObserveTelemetry { extremes: extremes(-80.0, 30.0), at: Timestamp(40), rules: vec![] })
@@ -435,6 +448,94 @@ fn far_out_of_range_is_critical() {
                 at: Timestamp(40),
             },
         ]);
+}
+
+fn finding(anomalous: bool, hours: Option<f64>) -> ConditionFinding {
+    ConditionFinding {
+        metric: "temperature_c".to_owned(),
+        anomaly: anomalous.then(|| AnomalyFinding {
+            detector: "spike".to_owned(),
+            score: 0.97,
+            value: 61.0,
+            baseline: 40.0,
+            seen_at: Timestamp(0),
+        }),
+        forecast: hours.map(|hours| LimitForecast { hours, confidence: 0.8 }),
+    }
+}
+
+#[test]
+fn an_anomaly_raises_one_alert_until_the_metric_is_quiet() {
+    let raised = DeviceEvent::AlertRaised {
+        alert_id: AlertId::new("anomaly-0-50").expect("valid"),
+        severity: AlertSeverity::Warning,
+        metric: Some("temperature_c".to_owned()),
+        message: "temperature_c spike: 61 against a baseline of 40 (score 0.97)".to_owned(),
+        at: Timestamp(50),
+    };
+    given::<Device>([registered()])
+        .when(DeviceCommand::AssessCondition { findings: vec![finding(true, None)], at: Timestamp(50) })
+        .then(vec![raised.clone()]);
+    given::<Device>([registered(), raised.clone()])
+        .when(DeviceCommand::AssessCondition { findings: vec![finding(true, None)], at: Timestamp(51) })
+        .then(vec![]);
+    given::<Device>([registered(), raised])
+        .when(DeviceCommand::AssessCondition { findings: vec![finding(false, None)], at: Timestamp(52) })
+        .then(vec![DeviceEvent::AlertResolved {
+            alert_id: AlertId::new("anomaly-0-50").expect("valid"),
+            at: Timestamp(52),
+        }]);
+}
+
+#[test]
+fn a_forecast_crossing_within_a_week_raises_a_maintenance_alert_with_hysteresis() {
+    let raised = |hours: f64, severity: AlertSeverity| DeviceEvent::AlertRaised {
+        alert_id: AlertId::new("maintenance-0-60").expect("valid"),
+        severity,
+        metric: Some("temperature_c".to_owned()),
+        message: format!(
+            "temperature_c is expected to leave its normal range in {hours} h (confidence 0.80): maintenance is due"
+        ),
+        at: Timestamp(60),
+    };
+    given::<Device>([registered()])
+        .when(DeviceCommand::AssessCondition { findings: vec![finding(false, Some(200.0))], at: Timestamp(60) })
+        .then(vec![]);
+    given::<Device>([registered()])
+        .when(DeviceCommand::AssessCondition { findings: vec![finding(false, Some(100.0))], at: Timestamp(60) })
+        .then(vec![raised(100.0, AlertSeverity::Warning)]);
+    given::<Device>([registered()])
+        .when(DeviceCommand::AssessCondition { findings: vec![finding(false, Some(12.0))], at: Timestamp(60) })
+        .then(vec![raised(12.0, AlertSeverity::Critical)]);
+    let open = raised(100.0, AlertSeverity::Warning);
+    given::<Device>([registered(), open.clone()])
+        .when(DeviceCommand::AssessCondition { findings: vec![finding(false, Some(250.0))], at: Timestamp(61) })
+        .then(vec![]);
+    given::<Device>([registered(), open])
+        .when(DeviceCommand::AssessCondition { findings: vec![finding(false, Some(400.0))], at: Timestamp(62) })
+        .then(vec![DeviceEvent::AlertResolved {
+            alert_id: AlertId::new("maintenance-0-60").expect("valid"),
+            at: Timestamp(62),
+        }]);
+}
+
+#[test]
+fn a_device_under_maintenance_raises_no_condition_alert_and_unknown_metrics_are_ignored() {
+    let maintenance = DeviceEvent::StatusChanged {
+        from: DeviceStatus::Offline,
+        to: DeviceStatus::Maintenance,
+        reason: None,
+        from_telemetry: false,
+        at: Timestamp(2),
+    };
+    given::<Device>([registered(), maintenance])
+        .when(DeviceCommand::AssessCondition { findings: vec![finding(true, Some(5.0))], at: Timestamp(70) })
+        .then(vec![]);
+    let mut unknown = finding(true, Some(5.0));
+    unknown.metric = "pressure_bar".to_owned();
+    given::<Device>([registered()])
+        .when(DeviceCommand::AssessCondition { findings: vec![unknown], at: Timestamp(70) })
+        .then(vec![]);
 }
 
 #[test]
@@ -556,6 +657,10 @@ mod properties {
                 at: Timestamp(9),
                 rules: vec![]
             }),
+            (0..3u8, 0..400u32, 0..3i64).prop_map(|(anomaly, hours, at)| DeviceCommand::AssessCondition {
+                findings: vec![finding(anomaly > 0, (hours > 0).then_some(f64::from(hours)))],
+                at: Timestamp(11 + at),
+            }),
             Just(DeviceCommand::Decommission { reason: "eol".to_owned(), at: Timestamp(10) }),
         ]
     }
@@ -582,6 +687,10 @@ mod properties {
                 ids.sort();
                 ids.dedup();
                 prop_assert_eq!(ids.len(), state.commands.len(), "command ids are unique in the state");
+                let mut alert_ids: Vec<_> = state.alerts.iter().map(|a| &a.alert_id).collect();
+                alert_ids.sort();
+                alert_ids.dedup();
+                prop_assert_eq!(alert_ids.len(), state.alerts.len(), "alert ids are unique in the state");
             }
             let from_zero = Device::fold(DeviceState::default(), log.clone());
             prop_assert_eq!(&from_zero, &state);

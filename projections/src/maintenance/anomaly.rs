@@ -53,6 +53,18 @@ pub enum AnomalyKind {
     Stuck,
 }
 
+impl AnomalyKind {
+    /// The detector's name, as alerts and the API show it.
+    pub fn label(self) -> &'static str {
+        match self {
+            AnomalyKind::None => "none",
+            AnomalyKind::Spike => "spike",
+            AnomalyKind::Drift => "drift",
+            AnomalyKind::Stuck => "stuck",
+        }
+    }
+}
+
 /// A score with its reasons.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AnomalyScore {
