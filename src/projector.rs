@@ -2,6 +2,8 @@
 //! its model changes together with its new checkpoint in one atomic sled batch.
 
 use crate::audit::any_event::DecodeStored;
+use crate::store::codec::view_record;
+use crate::store::keys::{log_key, position_of_log_key};
 use crate::store::{EventLog, LogSubscription, RecordedEvent, SledEventLog, StoreError};
 use optibid_domain::FleetEvent;
 use optibid_projections::projection::stored_checkpoint;
@@ -73,6 +75,11 @@ impl<P: Projection> Projected<P> {
         *self.position.borrow()
     }
 
+    /// A receiver of the position applied so far, which hears every advance.
+    pub fn watch_position(&self) -> watch::Receiver<u64> {
+        self.position.clone()
+    }
+
     /// Waits until the projection has applied `position`; false when it stopped first.
     pub async fn reached(&self, position: u64) -> bool {
         let mut applied = self.position.clone();
@@ -124,6 +131,9 @@ fn apply_records<P: Projection + ?Sized>(
     writes: &mut sled::Batch,
 ) -> Result<(), ProjectionFailure> {
     for record in records {
+        if !model.follows(stream_kind(&record.stream)) {
+            continue;
+        }
         let event = match FleetEvent::decode(record) {
             Ok(event) => event,
             Err(StoreError::Pruned(_)) => continue,
@@ -145,48 +155,157 @@ fn apply_records<P: Projection + ?Sized>(
 /// Events read per step of an offline rebuild.
 const REBUILD_BATCH: usize = 4_096;
 
-/// Rebuilds `model` from position 1 up to the log's head into a scratch tree, then swaps it in
-/// as the projection's tree with its checkpoint in one batch. `progress` hears the position
+/// The kind of a stream name (`device` of `device/inv-1`).
+fn stream_kind(stream: &str) -> &str {
+    stream.split_once('/').map_or(stream, |(kind, _)| kind)
+}
+
+/// A model being rebuilt: the model, its scratch tree and the writes staged for it.
+struct Rebuilding {
+    model: Box<dyn Projection>,
+    scratch: sled::Tree,
+    writes: sled::Batch,
+}
+
+impl Rebuilding {
+    fn fail(&self, position: u64, reason: impl std::fmt::Display) -> ProjectionFailure {
+        ProjectionFailure { position, reason: format!("{}: {reason}", self.model.name()) }
+    }
+
+    /// Writes what was staged into the scratch tree.
+    fn flush(&mut self, position: u64) -> Result<(), ProjectionFailure> {
+        let mut writes = std::mem::take(&mut self.writes);
+        self.model.stage(&mut writes).map_err(|e| self.fail(position, e))?;
+        self.scratch.apply_batch(writes).map_err(|e| self.fail(position, e))?;
+        self.model.committed();
+        Ok(())
+    }
+}
+
+/// The stream kinds of the log.
+const STREAM_KINDS: [&str; 4] = ["device", "edge", "campaign", "telemetry"];
+
+/// Stored records (key and bytes) of one rebuild step.
+type RawStep = Result<Vec<(sled::IVec, sled::IVec)>, ProjectionFailure>;
+
+/// Reads the stored records from position 1 to `head` in steps of [`REBUILD_BATCH`] and sends
+/// each step to `steps`, so the scan runs beside the decoding and applying.
+fn read_log(events: &sled::Tree, head: u64, steps: &std::sync::mpsc::SyncSender<RawStep>) {
+    let mut step = Vec::with_capacity(REBUILD_BATCH);
+    for entry in events.range(log_key(1)..=log_key(head.max(1))) {
+        match entry {
+            Ok(record) => step.push(record),
+            Err(error) => {
+                let position = step.last().and_then(|(key, _)| position_of_log_key(key)).unwrap_or(0) + 1;
+                let _ = steps.send(Err(ProjectionFailure { position, reason: error.to_string() }));
+                return;
+            }
+        }
+        if step.len() == REBUILD_BATCH {
+            let full = std::mem::replace(&mut step, Vec::with_capacity(REBUILD_BATCH));
+            if steps.send(Ok(full)).is_err() {
+                return;
+            }
+        }
+    }
+    if !step.is_empty() {
+        let _ = steps.send(Ok(step));
+    }
+}
+
+/// Applies one stored record to the models following its stream kind (decoding it once).
+fn apply_stored(
+    rebuilding: &mut [Rebuilding],
+    followed: &[&str],
+    key: &[u8],
+    value: &[u8],
+) -> Result<u64, ProjectionFailure> {
+    let position = position_of_log_key(key)
+        .ok_or_else(|| ProjectionFailure { position: 0, reason: "malformed log key".to_owned() })?;
+    let failed = |reason: String| ProjectionFailure { position, reason };
+    let view = view_record(position, value).map_err(|e| failed(e.to_string()))?;
+    let kind = stream_kind(view.stream);
+    if !followed.contains(&kind) {
+        return Ok(position);
+    }
+    let event = match FleetEvent::decode_view(&view) {
+        Ok(event) => event,
+        Err(StoreError::Pruned(_)) => return Ok(position),
+        Err(error) => return Err(failed(error.to_string())),
+    };
+    let projected = ProjectedEvent { position, stream: view.stream, recorded_at: view.recorded_at, event: &event };
+    for target in rebuilding.iter_mut().filter(|r| r.model.follows(kind)) {
+        if let Err(error) = target.model.apply(&projected, &mut target.writes) {
+            return Err(target.fail(position, error));
+        }
+    }
+    Ok(position)
+}
+
+/// Rebuilds `models` from position 1 up to the log's head in one pass over the log, each into
+/// a scratch tree, then swaps each in as its projection's tree with its checkpoint in one batch.
+/// Every event is read once and decoded at most once, and only when a model follows its stream
+/// kind; one thread scans the stored records while the other decodes and applies. `progress` hears the position
 /// reached after every step. Returns the position rebuilt up to. Needs the data folder for
 /// itself (the server stopped).
-pub fn rebuild<P: Projection>(
+pub fn rebuild_all(
     log: &SledEventLog,
-    mut model: P,
+    models: Vec<Box<dyn Projection>>,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, ProjectionFailure> {
-    let storage = |position: u64| move |e: sled::Error| ProjectionFailure { position, reason: e.to_string() };
     let database = log.database();
-    let scratch_name = format!("{}.rebuild", model.name());
-    database.drop_tree(&scratch_name).map_err(storage(0))?;
-    let scratch = database.open_tree(&scratch_name).map_err(storage(0))?;
-    model.restore(&scratch).map_err(|e| ProjectionFailure { position: 0, reason: e.to_string() })?;
     let head = log.head().position;
-    let mut next = 1;
-    while next <= head {
-        let records = log
-            .read_all(next, REBUILD_BATCH)
-            .map_err(|e| ProjectionFailure { position: next, reason: e.to_string() })?;
-        let records: Vec<RecordedEvent> = records.into_iter().filter(|r| r.position <= head).collect();
-        let Some(last) = records.last().map(|r| r.position) else { break };
-        let mut writes = sled::Batch::default();
-        apply_records(&mut model, &records, &mut writes)?;
-        model.stage(&mut writes).map_err(|e| ProjectionFailure { position: last, reason: e.to_string() })?;
-        scratch.apply_batch(writes).map_err(storage(last))?;
-        model.committed();
-        next = last + 1;
-        progress(last);
+    let mut rebuilding = Vec::with_capacity(models.len());
+    for mut model in models {
+        let scratch_name = format!("{}.rebuild", model.name());
+        let prepared = database.drop_tree(&scratch_name).and_then(|_| database.open_tree(&scratch_name));
+        let name = model.name();
+        let failed = |reason: String| ProjectionFailure { position: 0, reason: format!("{name}: {reason}") };
+        let scratch = prepared.map_err(|e| failed(e.to_string()))?;
+        model.restore(&scratch).map_err(|e| failed(e.to_string()))?;
+        rebuilding.push(Rebuilding { model, scratch, writes: sled::Batch::default() });
     }
+    let followed: Vec<&str> =
+        STREAM_KINDS.into_iter().filter(|kind| rebuilding.iter().any(|r| r.model.follows(kind))).collect();
+    std::thread::scope(|scope| {
+        let (sender, steps) = std::sync::mpsc::sync_channel(4);
+        let events = log.raw_events_tree();
+        scope.spawn(move || read_log(events, head, &sender));
+        for step in steps {
+            let mut reached = 0;
+            for (key, value) in &step? {
+                reached = apply_stored(&mut rebuilding, &followed, key, value)?;
+            }
+            for target in &mut rebuilding {
+                target.flush(reached)?;
+            }
+            progress(reached);
+        }
+        Ok(())
+    })?;
+    for target in &mut rebuilding {
+        target.flush(head)?;
+        swap_in(database, target, head)?;
+    }
+    database.flush().map_err(|e| ProjectionFailure { position: head, reason: e.to_string() })?;
+    progress(head);
+    Ok(head)
+}
+
+/// Replaces the projection's tree by its rebuilt scratch tree, with the checkpoint `head`.
+fn swap_in(database: &sled::Db, target: &Rebuilding, head: u64) -> Result<(), ProjectionFailure> {
+    let storage = |e: sled::Error| target.fail(head, e);
     let mut swap = sled::Batch::default();
-    for entry in scratch.iter() {
-        let (key, value) = entry.map_err(storage(head))?;
+    for entry in target.scratch.iter() {
+        let (key, value) = entry.map_err(storage)?;
         swap.insert(key, value);
     }
     swap.insert(CHECKPOINT_KEY, &head.to_be_bytes());
-    database.drop_tree(model.name()).map_err(storage(head))?;
-    database.open_tree(model.name()).map_err(storage(head))?.apply_batch(swap).map_err(storage(head))?;
-    database.drop_tree(&scratch_name).map_err(storage(head))?;
-    database.flush().map_err(storage(head))?;
-    Ok(head)
+    let name = target.model.name();
+    database.drop_tree(name).map_err(storage)?;
+    database.open_tree(name).map_err(storage)?.apply_batch(swap).map_err(storage)?;
+    database.drop_tree(format!("{name}.rebuild")).map_err(storage)?;
+    Ok(())
 }
 
 /// Where a projection stands against the log.

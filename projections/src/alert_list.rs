@@ -56,9 +56,14 @@ impl DirectoryEntry for DeviceAlerts {
     const PROJECTION: &'static str = "alert_list";
     const KINDS: &'static [&'static str] = &["device"];
 
-    fn evolve(entry: Option<Self>, event: &ProjectedEvent<'_>) -> Option<Self> {
-        let FleetEvent::Device(device_event) = event.event else { return None };
-        let mut book = entry.unwrap_or_default();
+    fn create(event: &ProjectedEvent<'_>) -> Option<Self> {
+        let mut book = Self::default();
+        book.update(event).then_some(book)
+    }
+
+    fn update(&mut self, event: &ProjectedEvent<'_>) -> bool {
+        let FleetEvent::Device(device_event) = event.event else { return false };
+        let book = self;
         match device_event {
             DeviceEvent::AlertRaised { alert_id, severity, metric, message, at } => {
                 book.alerts.push(AlertEntry {
@@ -74,12 +79,16 @@ impl DirectoryEntry for DeviceAlerts {
                 });
             }
             DeviceEvent::AlertAcknowledged { alert_id, by, .. } => {
-                let alert = book.alerts.iter_mut().find(|a| a.alert_id == alert_id.as_str())?;
+                let Some(alert) = book.alerts.iter_mut().find(|a| a.alert_id == alert_id.as_str()) else {
+                    return false;
+                };
                 alert.state = AlertState::Acknowledged;
                 alert.acknowledged_by = Some(by.clone());
             }
             DeviceEvent::AlertResolved { alert_id, at } => {
-                let alert = book.alerts.iter_mut().find(|a| a.alert_id == alert_id.as_str())?;
+                let Some(alert) = book.alerts.iter_mut().find(|a| a.alert_id == alert_id.as_str()) else {
+                    return false;
+                };
                 alert.state = AlertState::Resolved;
                 alert.resolved_at = Some(at.0);
                 let resolved = book.alerts.iter().filter(|a| a.state == AlertState::Resolved).count();
@@ -89,9 +98,9 @@ impl DirectoryEntry for DeviceAlerts {
                     }
                 }
             }
-            _ => return None,
+            _ => return false,
         }
-        Some(book)
+        true
     }
 }
 

@@ -47,23 +47,29 @@ impl DirectoryEntry for CampaignEntry {
     const PROJECTION: &'static str = "campaign_list";
     const KINDS: &'static [&'static str] = &["campaign"];
 
-    fn evolve(entry: Option<Self>, event: &ProjectedEvent<'_>) -> Option<Self> {
-        let FleetEvent::Campaign(campaign_event) = event.event else {
-            return entry;
+    fn create(event: &ProjectedEvent<'_>) -> Option<Self> {
+        let FleetEvent::Campaign(CampaignEvent::Created { definition, .. }) = event.event else {
+            return None;
         };
-        if let CampaignEvent::Created { definition, .. } = campaign_event {
-            return Some(CampaignEntry {
-                id: definition.id.to_string(),
-                name: definition.name.clone(),
-                kind: definition.kind,
-                phase: "draft".to_owned(),
-                targets: 0,
-                outcomes: 0,
-                failures: 0,
-                updated_at: event.recorded_at,
-            });
+        Some(CampaignEntry {
+            id: definition.id.to_string(),
+            name: definition.name.clone(),
+            kind: definition.kind,
+            phase: "draft".to_owned(),
+            targets: 0,
+            outcomes: 0,
+            failures: 0,
+            updated_at: event.recorded_at,
+        })
+    }
+
+    fn update(&mut self, event: &ProjectedEvent<'_>) -> bool {
+        let FleetEvent::Campaign(campaign_event) = event.event else { return false };
+        if let Some(created) = Self::create(event) {
+            *self = created;
+            return true;
         }
-        let mut entry = entry?;
+        let entry = self;
         entry.updated_at = event.recorded_at;
         match campaign_event {
             CampaignEvent::TargetsResolved { devices, .. } => {
@@ -80,6 +86,6 @@ impl DirectoryEntry for CampaignEntry {
             }
             _ => {}
         }
-        Some(entry)
+        true
     }
 }

@@ -76,34 +76,39 @@ impl DirectoryEntry for DeviceEntry {
     const PROJECTION: &'static str = "device_directory";
     const KINDS: &'static [&'static str] = &["device"];
 
-    fn evolve(entry: Option<Self>, event: &ProjectedEvent<'_>) -> Option<Self> {
-        let FleetEvent::Device(device_event) = event.event else {
-            return entry;
+    fn create(event: &ProjectedEvent<'_>) -> Option<Self> {
+        let FleetEvent::Device(DeviceEvent::Registered { registration, .. }) = event.event else {
+            return None;
         };
-        if let DeviceEvent::Registered { registration, .. } = device_event {
-            return Some(DeviceEntry {
-                id: registration.id.to_string(),
-                name: registration.name.clone(),
-                kind: registration.kind,
-                protocol: registration.protocol,
-                site: registration.site.clone(),
-                region: registration.region.clone(),
-                tags: registration.tags.clone(),
-                status: DeviceStatus::Offline,
-                firmware_version: registration.firmware_version.clone(),
-                decommissioned: false,
-                registered_at: event.recorded_at,
-                updated_at: event.recorded_at,
-            });
+        Some(DeviceEntry {
+            id: registration.id.to_string(),
+            name: registration.name.clone(),
+            kind: registration.kind,
+            protocol: registration.protocol,
+            site: registration.site.clone(),
+            region: registration.region.clone(),
+            tags: registration.tags.clone(),
+            status: DeviceStatus::Offline,
+            firmware_version: registration.firmware_version.clone(),
+            decommissioned: false,
+            registered_at: event.recorded_at,
+            updated_at: event.recorded_at,
+        })
+    }
+
+    fn update(&mut self, event: &ProjectedEvent<'_>) -> bool {
+        let FleetEvent::Device(device_event) = event.event else { return false };
+        if let Some(registered) = Self::create(event) {
+            *self = registered;
+            return true;
         }
-        let mut entry = entry?;
-        entry.updated_at = event.recorded_at;
+        self.updated_at = event.recorded_at;
         match device_event {
-            DeviceEvent::StatusChanged { to, .. } => entry.status = *to,
-            DeviceEvent::FirmwareChanged { to, .. } => entry.firmware_version = to.clone(),
-            DeviceEvent::Decommissioned { .. } => entry.decommissioned = true,
+            DeviceEvent::StatusChanged { to, .. } => self.status = *to,
+            DeviceEvent::FirmwareChanged { to, .. } => self.firmware_version = to.clone(),
+            DeviceEvent::Decommissioned { .. } => self.decommissioned = true,
             _ => {}
         }
-        Some(entry)
+        true
     }
 }

@@ -4,7 +4,7 @@
 use crate::projection::{ProjectedEvent, Projection, ProjectionError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Prefix of entry keys in the directory's tree.
 const ENTRY_PREFIX: &[u8] = b"e/";
@@ -16,9 +16,12 @@ pub trait DirectoryEntry: Clone + Serialize + DeserializeOwned + Send + Sync + '
     /// Stream kinds it follows (entries are keyed by the stream's id, whatever its kind).
     const KINDS: &'static [&'static str];
 
-    /// The entry after `event` (`None` to leave the directory unchanged when there is no entry
-    /// yet and the event does not create one).
-    fn evolve(entry: Option<Self>, event: &ProjectedEvent<'_>) -> Option<Self>;
+    /// The entry `event` creates for an instance that has none yet (`None`: still none).
+    fn create(event: &ProjectedEvent<'_>) -> Option<Self>;
+
+    /// Applies `event` to the instance's entry in place; returns whether it changed (an entry
+    /// that did not change is not written again).
+    fn update(&mut self, event: &ProjectedEvent<'_>) -> bool;
 }
 
 /// One page of a listing.
@@ -36,11 +39,14 @@ pub struct Page<E> {
 #[derive(Debug, Clone)]
 pub struct Directory<E: DirectoryEntry> {
     entries: BTreeMap<String, E>,
+    /// Ids of the entries changed since the last [`Projection::stage`]: each is encoded once
+    /// per batch, however many of the batch's events touched it.
+    changed: BTreeSet<String>,
 }
 
 impl<E: DirectoryEntry> Default for Directory<E> {
     fn default() -> Self {
-        Self { entries: BTreeMap::new() }
+        Self { entries: BTreeMap::new(), changed: BTreeSet::new() }
     }
 }
 
@@ -98,8 +104,13 @@ impl<E: DirectoryEntry> Projection for Directory<E> {
         E::PROJECTION
     }
 
+    fn follows(&self, stream_kind: &str) -> bool {
+        E::KINDS.contains(&stream_kind)
+    }
+
     fn restore(&mut self, tree: &sled::Tree) -> Result<(), ProjectionError> {
         self.entries.clear();
+        self.changed.clear();
         for entry in tree.scan_prefix(ENTRY_PREFIX) {
             let (key, value) = entry?;
             let id = String::from_utf8_lossy(&key[ENTRY_PREFIX.len()..]).into_owned();
@@ -113,20 +124,39 @@ impl<E: DirectoryEntry> Projection for Directory<E> {
         Ok(())
     }
 
-    fn apply(&mut self, event: &ProjectedEvent<'_>, writes: &mut sled::Batch) -> Result<(), ProjectionError> {
+    fn apply(&mut self, event: &ProjectedEvent<'_>, _writes: &mut sled::Batch) -> Result<(), ProjectionError> {
         if !E::KINDS.contains(&event.kind()) {
             return Ok(());
         }
         let id = event.id();
-        let Some(entry) = E::evolve(self.entries.get(id).cloned(), event) else {
-            return Ok(());
-        };
-        let encoded = postcard::to_stdvec(&entry)
-            .map_err(|e| ProjectionError::Encode { projection: E::PROJECTION, reason: e.to_string() })?;
-        let mut key = ENTRY_PREFIX.to_vec();
-        key.extend_from_slice(id.as_bytes());
-        writes.insert(key, encoded);
-        self.entries.insert(id.to_owned(), entry);
+        match self.entries.get_mut(id) {
+            Some(entry) => {
+                if !entry.update(event) {
+                    return Ok(());
+                }
+            }
+            None => match E::create(event) {
+                Some(entry) => {
+                    self.entries.insert(id.to_owned(), entry);
+                }
+                None => return Ok(()),
+            },
+        }
+        if !self.changed.contains(id) {
+            self.changed.insert(id.to_owned());
+        }
+        Ok(())
+    }
+
+    fn stage(&mut self, writes: &mut sled::Batch) -> Result<(), ProjectionError> {
+        for id in std::mem::take(&mut self.changed) {
+            let Some(entry) = self.entries.get(&id) else { continue };
+            let encoded = postcard::to_stdvec(entry)
+                .map_err(|e| ProjectionError::Encode { projection: E::PROJECTION, reason: e.to_string() })?;
+            let mut key = ENTRY_PREFIX.to_vec();
+            key.extend_from_slice(id.as_bytes());
+            writes.insert(key, encoded);
+        }
         Ok(())
     }
 }
@@ -165,6 +195,7 @@ mod tests {
         let mut writes = sled::Batch::default();
         let projected = ProjectedEvent { position, stream, recorded_at: position as i64, event };
         directory.apply(&projected, &mut writes).expect("applies");
+        directory.stage(&mut writes).expect("stages");
         tree.apply_batch(writes).expect("writes");
     }
 

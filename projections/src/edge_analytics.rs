@@ -32,19 +32,27 @@ impl DirectoryEntry for EdgeHealth {
     const PROJECTION: &'static str = "edge_analytics";
     const KINDS: &'static [&'static str] = &["edge"];
 
-    fn evolve(entry: Option<Self>, event: &ProjectedEvent<'_>) -> Option<Self> {
-        let FleetEvent::Edge(edge_event) = event.event else { return None };
-        if let EdgeNodeEvent::Registered { registration, .. } = edge_event {
-            return Some(EdgeHealth {
-                region: registration.region.clone(),
-                decommissioned: false,
-                pending: BTreeSet::new(),
-                deployed: BTreeSet::new(),
-                last_heartbeat: None,
-                heartbeats: 0,
-            });
+    fn create(event: &ProjectedEvent<'_>) -> Option<Self> {
+        let FleetEvent::Edge(EdgeNodeEvent::Registered { registration, .. }) = event.event else {
+            return None;
+        };
+        Some(EdgeHealth {
+            region: registration.region.clone(),
+            decommissioned: false,
+            pending: BTreeSet::new(),
+            deployed: BTreeSet::new(),
+            last_heartbeat: None,
+            heartbeats: 0,
+        })
+    }
+
+    fn update(&mut self, event: &ProjectedEvent<'_>) -> bool {
+        let FleetEvent::Edge(edge_event) = event.event else { return false };
+        if let Some(registered) = Self::create(event) {
+            *self = registered;
+            return true;
         }
-        let mut health = entry?;
+        let health = self;
         match edge_event {
             EdgeNodeEvent::HeartbeatRecorded(heartbeat) => {
                 health.last_heartbeat = Some((heartbeat.clone(), event.recorded_at));
@@ -65,9 +73,9 @@ impl DirectoryEntry for EdgeHealth {
                 health.deployed.remove(&deployment_id.to_string());
             }
             EdgeNodeEvent::Decommissioned { .. } => health.decommissioned = true,
-            _ => return None,
+            _ => return false,
         }
-        Some(health)
+        true
     }
 }
 

@@ -61,32 +61,37 @@ impl DirectoryEntry for EdgeNodeEntry {
     const PROJECTION: &'static str = "edge_directory";
     const KINDS: &'static [&'static str] = &["edge"];
 
-    fn evolve(entry: Option<Self>, event: &ProjectedEvent<'_>) -> Option<Self> {
-        let FleetEvent::Edge(edge_event) = event.event else {
-            return entry;
+    fn create(event: &ProjectedEvent<'_>) -> Option<Self> {
+        let FleetEvent::Edge(EdgeNodeEvent::Registered { registration, .. }) = event.event else {
+            return None;
         };
-        if let EdgeNodeEvent::Registered { registration, .. } = edge_event {
-            return Some(EdgeNodeEntry {
-                id: registration.id.to_string(),
-                name: registration.name.clone(),
-                kind: registration.kind,
-                site: registration.site.clone(),
-                region: registration.region.clone(),
-                models_deployed: 0,
-                cpu_pct: None,
-                decommissioned: false,
-                updated_at: event.recorded_at,
-            });
+        Some(EdgeNodeEntry {
+            id: registration.id.to_string(),
+            name: registration.name.clone(),
+            kind: registration.kind,
+            site: registration.site.clone(),
+            region: registration.region.clone(),
+            models_deployed: 0,
+            cpu_pct: None,
+            decommissioned: false,
+            updated_at: event.recorded_at,
+        })
+    }
+
+    fn update(&mut self, event: &ProjectedEvent<'_>) -> bool {
+        let FleetEvent::Edge(edge_event) = event.event else { return false };
+        if let Some(registered) = Self::create(event) {
+            *self = registered;
+            return true;
         }
-        let mut entry = entry?;
-        entry.updated_at = event.recorded_at;
+        self.updated_at = event.recorded_at;
         match edge_event {
-            EdgeNodeEvent::HeartbeatRecorded(heartbeat) => entry.cpu_pct = Some(heartbeat.cpu_pct),
-            EdgeNodeEvent::ModelDeployed { .. } => entry.models_deployed += 1,
-            EdgeNodeEvent::ModelRemoved { .. } => entry.models_deployed = entry.models_deployed.saturating_sub(1),
-            EdgeNodeEvent::Decommissioned { .. } => entry.decommissioned = true,
+            EdgeNodeEvent::HeartbeatRecorded(heartbeat) => self.cpu_pct = Some(heartbeat.cpu_pct),
+            EdgeNodeEvent::ModelDeployed { .. } => self.models_deployed += 1,
+            EdgeNodeEvent::ModelRemoved { .. } => self.models_deployed = self.models_deployed.saturating_sub(1),
+            EdgeNodeEvent::Decommissioned { .. } => self.decommissioned = true,
             _ => {}
         }
-        Some(entry)
+        true
     }
 }

@@ -97,11 +97,17 @@ impl DirectoryEntry for DeviceHealth {
     const PROJECTION: &'static str = "fleet_analytics";
     const KINDS: &'static [&'static str] = &["device", "telemetry"];
 
-    fn evolve(entry: Option<Self>, event: &ProjectedEvent<'_>) -> Option<Self> {
+    fn create(event: &ProjectedEvent<'_>) -> Option<Self> {
+        let FleetEvent::Device(_) = event.event else { return None };
+        let mut health = DeviceHealth::new(event.recorded_at);
+        health.update(event).then_some(health)
+    }
+
+    fn update(&mut self, event: &ProjectedEvent<'_>) -> bool {
         let at = event.recorded_at;
+        let health = self;
         match event.event {
             FleetEvent::Device(device_event) => {
-                let mut health = entry.unwrap_or_else(|| DeviceHealth::new(at));
                 match device_event {
                     DeviceEvent::Registered { registration, .. } => {
                         health.kind = Some(registration.kind);
@@ -133,21 +139,20 @@ impl DirectoryEntry for DeviceHealth {
                         health.decommissioned = true;
                         health.active_alerts.clear();
                     }
-                    _ => return None,
+                    _ => return false,
                 }
-                Some(health)
+                true
             }
             FleetEvent::Telemetry(TelemetryEvent::Recorded(batch)) => {
-                let mut health = entry?;
                 for sample in &batch.samples {
                     health.data_points += sample.values.len() as u64;
                     if let Some(power) = sample.values.iter().find(|v| v.metric == POWER_METRIC) {
                         health.add_power(sample.ts.0, power.value);
                     }
                 }
-                Some(health)
+                true
             }
-            _ => None,
+            _ => false,
         }
     }
 }

@@ -108,37 +108,48 @@ impl DirectoryEntry for DevicePrognosis {
     const PROJECTION: &'static str = "maintenance_predictions";
     const KINDS: &'static [&'static str] = &["device", "telemetry"];
 
-    fn evolve(entry: Option<Self>, event: &ProjectedEvent<'_>) -> Option<Self> {
+    fn create(event: &ProjectedEvent<'_>) -> Option<Self> {
+        let FleetEvent::Device(DeviceEvent::Registered { registration, .. }) = event.event else {
+            return None;
+        };
+        Some(DevicePrognosis {
+            kind: registration.kind,
+            region: registration.region.clone(),
+            decommissioned: false,
+            last_seen: None,
+            metrics: registration
+                .metrics
+                .iter()
+                .map(|m| (m.name.clone(), MetricWatch::new(m.normal_min, m.normal_max)))
+                .collect(),
+        })
+    }
+
+    fn update(&mut self, event: &ProjectedEvent<'_>) -> bool {
         match event.event {
-            FleetEvent::Device(DeviceEvent::Registered { registration, .. }) => Some(DevicePrognosis {
-                kind: registration.kind,
-                region: registration.region.clone(),
-                decommissioned: false,
-                last_seen: None,
-                metrics: registration
-                    .metrics
-                    .iter()
-                    .map(|m| (m.name.clone(), MetricWatch::new(m.normal_min, m.normal_max)))
-                    .collect(),
-            }),
+            FleetEvent::Device(DeviceEvent::Registered { .. }) => match Self::create(event) {
+                Some(registered) => {
+                    *self = registered;
+                    true
+                }
+                None => false,
+            },
             FleetEvent::Device(DeviceEvent::Decommissioned { .. }) => {
-                let mut prognosis = entry?;
-                prognosis.decommissioned = true;
-                Some(prognosis)
+                self.decommissioned = true;
+                true
             }
             FleetEvent::Telemetry(TelemetryEvent::Recorded(batch)) => {
-                let mut prognosis = entry?;
                 for sample in &batch.samples {
                     for value in &sample.values {
-                        if let Some(watch) = prognosis.metrics.get_mut(&value.metric) {
+                        if let Some(watch) = self.metrics.get_mut(&value.metric) {
                             watch.add(sample.ts.0, value.value);
                         }
                     }
-                    prognosis.last_seen = Some(prognosis.last_seen.map_or(sample.ts.0, |t| t.max(sample.ts.0)));
+                    self.last_seen = Some(self.last_seen.map_or(sample.ts.0, |t| t.max(sample.ts.0)));
                 }
-                Some(prognosis)
+                true
             }
-            _ => None,
+            _ => false,
         }
     }
 }
@@ -285,12 +296,15 @@ mod tests {
     }
 
     fn fold(events: &[FleetEvent]) -> DevicePrognosis {
-        let mut entry = None;
+        let mut entry: Option<DevicePrognosis> = None;
         for (i, event) in events.iter().enumerate() {
             let stream = if matches!(event, FleetEvent::Device(_)) { "device/inv-1" } else { "telemetry/inv-1" };
             let projected = ProjectedEvent { position: i as u64 + 1, stream, recorded_at: 0, event };
-            if let Some(next) = DevicePrognosis::evolve(entry.clone(), &projected) {
-                entry = Some(next);
+            match &mut entry {
+                Some(prognosis) => {
+                    prognosis.update(&projected);
+                }
+                None => entry = DevicePrognosis::create(&projected),
             }
         }
         entry.expect("registered")

@@ -61,6 +61,13 @@ pub trait Projection: Send + Sync + 'static {
     /// Stable name; also the name of its sled tree.
     fn name(&self) -> &'static str;
 
+    /// Whether the model reads events of streams of this kind (`device`, `telemetry` ...); the
+    /// engine does not even decode the others for it.
+    fn follows(&self, stream_kind: &str) -> bool {
+        let _ = stream_kind;
+        true
+    }
+
     /// Loads the model from its tree (after a restart).
     fn restore(&mut self, tree: &sled::Tree) -> Result<(), ProjectionError>;
 

@@ -251,6 +251,10 @@ impl Projection for TelemetryRollups {
         NAME
     }
 
+    fn follows(&self, stream_kind: &str) -> bool {
+        stream_kind == "telemetry"
+    }
+
     fn restore(&mut self, tree: &sled::Tree) -> Result<(), ProjectionError> {
         self.tree = Some(tree.clone());
         self.staged.clear();

@@ -9,12 +9,14 @@
 //! - [`ingest`]: MQTT publish to durable telemetry event, beside the broker alone.
 //! - [`rehydration`]: time to bring an instance back from snapshot plus tail.
 //! - [`memory`]: resident memory of many live device actors.
+//! - [`projection_lag`]: live lag of every read model while telemetry is appended.
 //! - [`telemetry_fill`]: a log full of telemetry, for the projection rebuild and lag figures.
 //! - [`workload`]: the device events and registrations the measurements write.
 
 pub mod appends;
 pub mod ingest;
 pub mod memory;
+pub mod projection_lag;
 pub mod rehydration;
 pub mod replay;
 pub mod telemetry_fill;

@@ -44,31 +44,49 @@ fn power(n: usize, k: usize) -> f64 {
     (2_500.0 + 2_000.0 * phase.sin()).max(0.0) + (n % 7) as f64 * 10.0 + k as f64 * 0.01
 }
 
-/// Registers `fill.devices` benchmark devices (keeping those already there) and appends their
-/// telemetry, one round of one event per device at a time; `progress` hears the events written.
-pub async fn fill(platform: &Platform, fill: Fill, mut progress: impl FnMut(u64)) -> Result<u64, FillError> {
-    let failed = |n: usize, reason: String| FillError::Device { device: format!("bench-{n:06}"), reason };
-    for n in 0..fill.devices {
+/// Registers `devices` benchmark devices `bench-000000` …, keeping those already there.
+pub async fn register(platform: &Platform, devices: usize) -> Result<(), FillError> {
+    for n in 0..devices {
         let command = registration(n).map_err(|e| failed(n, e.to_string()))?;
-        match platform.devices.execute(&format!("bench-{n:06}"), command, CommandMetadata::default()).await {
+        match platform.devices.execute(&device_name(n), command, CommandMetadata::default()).await {
             Ok(_) | Err(ExecuteError::Rejected(DeviceError::AlreadyRegistered(_))) => {}
             Err(error) => return Err(failed(n, error.to_string())),
         }
     }
+    Ok(())
+}
+
+/// The telemetry event of device `n` in round `round`: `samples` power readings.
+pub fn batch(n: usize, round: usize, samples: usize) -> Result<TelemetryBatch, FillError> {
+    let device = DeviceId::new(device_name(n)).map_err(|e| failed(n, e.to_string()))?;
+    let samples = (0..samples)
+        .map(|i| {
+            let k = round * samples + i;
+            TelemetrySample {
+                ts: Timestamp(FIRST_SAMPLE_MS + k as i64 * SAMPLE_EVERY_MS),
+                values: vec![MetricValue { metric: "power_w".to_owned(), value: power(n, k) }],
+            }
+        })
+        .collect();
+    TelemetryBatch::new(device, samples).map_err(|e| failed(n, e.to_string()))
+}
+
+fn device_name(n: usize) -> String {
+    format!("bench-{n:06}")
+}
+
+fn failed(n: usize, reason: String) -> FillError {
+    FillError::Device { device: device_name(n), reason }
+}
+
+/// Registers `fill.devices` benchmark devices (keeping those already there) and appends their
+/// telemetry, one round of one event per device at a time; `progress` hears the events written.
+pub async fn fill(platform: &Platform, fill: Fill, mut progress: impl FnMut(u64)) -> Result<u64, FillError> {
+    register(platform, fill.devices).await?;
     let mut written = 0;
     for round in 0..fill.batches {
         let appends = (0..fill.devices).map(|n| async move {
-            let device = DeviceId::new(format!("bench-{n:06}")).map_err(|e| failed(n, e.to_string()))?;
-            let samples = (0..fill.samples)
-                .map(|i| {
-                    let k = round * fill.samples + i;
-                    TelemetrySample {
-                        ts: Timestamp(FIRST_SAMPLE_MS + k as i64 * SAMPLE_EVERY_MS),
-                        values: vec![MetricValue { metric: "power_w".to_owned(), value: power(n, k) }],
-                    }
-                })
-                .collect();
-            let batch = TelemetryBatch::new(device, samples).map_err(|e| failed(n, e.to_string()))?;
+            let batch = batch(n, round, fill.samples)?;
             platform.append_telemetry(batch, CommandMetadata::default()).await.map_err(|e| failed(n, e.to_string()))
         });
         for outcome in join_all(appends).await {

@@ -2,7 +2,7 @@
 
 use crate::actors::{DirectoryConfig, Platform};
 use crate::bench::appends::RawLayout;
-use crate::bench::{appends, ingest, memory, rehydration, replay, telemetry_fill};
+use crate::bench::{appends, ingest, memory, projection_lag, rehydration, replay, telemetry_fill};
 use crate::store::{EventLog, SledEventLog};
 use anyhow::Context;
 use std::io::Write;
@@ -81,6 +81,22 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         samples: usize,
     },
+    /// Live lag of every read model while benchmark inverters append telemetry as the ingest
+    /// does.
+    ProjectionLag {
+        /// Appending devices.
+        #[arg(long, default_value_t = 256)]
+        devices: usize,
+        /// Telemetry events per device.
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+        /// Samples per event.
+        #[arg(long, default_value_t = 1)]
+        samples: usize,
+        /// Events per second over all devices (default: as fast as the log takes them).
+        #[arg(long)]
+        rate: Option<f64>,
+    },
     /// Resident memory of many live device actors.
     Actors {
         /// Live device actors.
@@ -139,6 +155,27 @@ pub(super) async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
                 "ingest counters: broker acknowledged {} publishes; ingest {received} received, {acknowledged} acknowledged, {dead_lettered} dead letters",
                 figures.broker_acks
             );
+        }
+        BenchCommand::ProjectionLag { devices, rounds, samples, rate } => {
+            let folder = tempfile_folder()?;
+            let log = Arc::new(SledEventLog::open(folder.path())?);
+            let platform = Arc::new(Platform::start(log, DirectoryConfig::default()).await?);
+            let state = Arc::new(crate::gateway::AppState::start(platform.clone())?);
+            let load = projection_lag::LagLoad {
+                devices: devices.max(1),
+                rounds: rounds.max(1),
+                samples: samples.clamp(1, 1_000),
+                rate,
+            };
+            let figures = projection_lag::measure(state, load).await?;
+            println!(
+                "projection lag: {} telemetry events of {} samples from {} devices at {:.0} events/s",
+                figures.events, load.samples, load.devices, figures.events_per_second
+            );
+            for lag in &figures.lags {
+                println!("  {:<24} p50 {:>10.1?}  p99 {:>10.1?}  max {:>10.1?}", lag.name, lag.p50, lag.p99, lag.max);
+            }
+            platform.shutdown().await;
         }
         BenchCommand::Replay { events } => {
             let folder = tempfile_folder()?;

@@ -38,11 +38,11 @@ pub enum ProjectionsCommand {
         #[command(flatten)]
         data: DataArgs,
     },
-    /// Rebuild one projection (or all) from position 0 into a fresh model and swap it in. Stop
-    /// the server first: the data folder is used exclusively.
+    /// Rebuild projections from position 0 into fresh models and swap them in, in one pass over
+    /// the log. Stop the server first: the data folder is used exclusively.
     Rebuild {
-        /// The projection; all when absent.
-        name: Option<String>,
+        /// The projections; all when none is named.
+        names: Vec<String>,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -52,7 +52,7 @@ pub enum ProjectionsCommand {
 pub fn run(command: ProjectionsCommand) -> anyhow::Result<ExitCode> {
     match command {
         ProjectionsCommand::Status { data } => status(&data),
-        ProjectionsCommand::Rebuild { name, data } => rebuild(name.as_deref(), &data),
+        ProjectionsCommand::Rebuild { names, data } => rebuild(&names, &data),
     }
 }
 
@@ -70,43 +70,48 @@ fn status(data: &DataArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn rebuild(name: Option<&str>, data: &DataArgs) -> anyhow::Result<ExitCode> {
-    let names: Vec<&str> = match name {
-        Some(name) if PROJECTIONS.contains(&name) => vec![name],
-        Some(name) => bail!("no projection is named {name:?}; known: {}", PROJECTIONS.join(", ")),
-        None => PROJECTIONS.to_vec(),
-    };
+fn rebuild(names: &[String], data: &DataArgs) -> anyhow::Result<ExitCode> {
+    if let Some(unknown) = names.iter().find(|name| !PROJECTIONS.contains(&name.as_str())) {
+        bail!("no projection is named {unknown:?}; known: {}", PROJECTIONS.join(", "));
+    }
+    let chosen: Vec<&str> =
+        PROJECTIONS.into_iter().filter(|name| names.is_empty() || names.iter().any(|n| n == name)).collect();
     let log = SledEventLog::open_existing(&data.data)?;
-    for name in names {
-        let outcome = match name {
-            "device_directory" => rebuild_one(&log, Directory::<DeviceEntry>::default()),
-            "edge_directory" => rebuild_one(&log, Directory::<EdgeNodeEntry>::default()),
-            "campaign_list" => rebuild_one(&log, Directory::<CampaignEntry>::default()),
-            "telemetry_rollups" => rebuild_one(&log, TelemetryRollups::default()),
-            "fleet_analytics" => rebuild_one(&log, Directory::<DeviceHealth>::default()),
-            "edge_analytics" => rebuild_one(&log, Directory::<EdgeHealth>::default()),
-            "alert_list" => rebuild_one(&log, Directory::<DeviceAlerts>::default()),
-            _ => rebuild_one(&log, Directory::<DevicePrognosis>::default()),
-        };
-        if let Err(failure) = outcome {
-            println!("{name}: rebuild STOPPED at position {}: {}", failure.position, failure.reason);
+    let models: Vec<Box<dyn Projection>> = chosen.iter().map(|name| empty_model(name)).collect();
+    let head = log.head().position;
+    let bar = progress(usize::try_from(head).unwrap_or(usize::MAX), &format!("rebuilding {}", chosen.join(", ")));
+    let started = Instant::now();
+    let outcome = projector::rebuild_all(&log, models, |position| bar.set_position(position));
+    bar.finish_and_clear();
+    let rebuilt = match outcome {
+        Ok(rebuilt) => rebuilt,
+        Err(ProjectionFailure { position, reason }) => {
+            println!("rebuild STOPPED at position {position}: {reason}");
             return Ok(ExitCode::FAILURE);
         }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    for name in &chosen {
+        println!("{name}: rebuilt from 0 to position {rebuilt}");
     }
+    println!(
+        "{} projection(s) rebuilt in one pass over {rebuilt} events in {seconds:.2} s ({:.0} events/s)",
+        chosen.len(),
+        rebuilt as f64 / seconds.max(1e-9)
+    );
     Ok(ExitCode::SUCCESS)
 }
 
-fn rebuild_one<P: Projection>(log: &SledEventLog, model: P) -> Result<(), ProjectionFailure> {
-    let name = model.name();
-    let head = log.head().position;
-    let bar = progress(usize::try_from(head).unwrap_or(usize::MAX), &format!("rebuilding {name}"));
-    let started = Instant::now();
-    let rebuilt = projector::rebuild(log, model, |position| bar.set_position(position))?;
-    bar.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "{name}: rebuilt from 0 to position {rebuilt} in {seconds:.2} s ({:.0} events/s)",
-        rebuilt as f64 / seconds.max(1e-9)
-    );
-    Ok(())
+/// An empty model of the projection `name` (one of [`PROJECTIONS`]).
+fn empty_model(name: &str) -> Box<dyn Projection> {
+    match name {
+        "device_directory" => Box::new(Directory::<DeviceEntry>::default()),
+        "edge_directory" => Box::new(Directory::<EdgeNodeEntry>::default()),
+        "campaign_list" => Box::new(Directory::<CampaignEntry>::default()),
+        "telemetry_rollups" => Box::new(TelemetryRollups::default()),
+        "fleet_analytics" => Box::new(Directory::<DeviceHealth>::default()),
+        "edge_analytics" => Box::new(Directory::<EdgeHealth>::default()),
+        "alert_list" => Box::new(Directory::<DeviceAlerts>::default()),
+        _ => Box::new(Directory::<DevicePrognosis>::default()),
+    }
 }

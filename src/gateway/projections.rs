@@ -31,6 +31,20 @@ pub fn statuses(state: &AppState) -> Vec<ProjectionStatus> {
     ]
 }
 
+/// Every read model's name and a receiver of its applied position, in the order of [`statuses`].
+pub fn position_watches(state: &AppState) -> Vec<(&'static str, tokio::sync::watch::Receiver<u64>)> {
+    vec![
+        ("device_directory", state.device_directory.watch_position()),
+        ("edge_directory", state.edge_directory.watch_position()),
+        ("campaign_list", state.campaign_list.watch_position()),
+        ("telemetry_rollups", state.telemetry_rollups.watch_position()),
+        ("fleet_analytics", state.fleet_analytics.watch_position()),
+        ("edge_analytics", state.edge_analytics.watch_position()),
+        ("alert_list", state.alert_list.watch_position()),
+        ("maintenance_predictions", state.maintenance.watch_position()),
+    ]
+}
+
 #[utoipa::path(get, path = "/api/v1/projections", tag = "projections", summary = "Each read model's position, lag behind the log's head, and failure", responses((status = 200, description = "One entry per projection", body = Vec<ProjectionStatus>), ReadErrors), security(("bearer" = [])))]
 async fn list(state: web::Data<AppState>, _principal: Principal) -> HttpResponse {
     HttpResponse::Ok().json(statuses(&state))
