@@ -15,6 +15,28 @@ use tracing::{error, info_span, Instrument};
 /// Events applied per batch.
 const PROJECTION_BATCH: usize = 1_024;
 
+/// The tree naming, per projection, the tree that holds its model now (absent: the tree named
+/// like the projection). A rebuild writes into the other tree and swaps by changing one entry.
+const MODEL_TREES: &str = "projection_models";
+
+/// The tree that holds the model of projection `name` now.
+pub fn model_tree(database: &sled::Db, name: &str) -> Result<sled::Tree, sled::Error> {
+    match database.open_tree(MODEL_TREES)?.get(name)? {
+        Some(current) => database.open_tree(current),
+        None => database.open_tree(name),
+    }
+}
+
+/// The tree a rebuild of projection `name` writes into: whichever of its two trees is not the
+/// current one.
+fn rebuild_tree_name(database: &sled::Db, name: &str) -> Result<String, sled::Error> {
+    let current = database.open_tree(MODEL_TREES)?.get(name)?;
+    Ok(match current {
+        Some(current) if current.as_ref() != name.as_bytes() => name.to_owned(),
+        _ => format!("{name}.rebuilt"),
+    })
+}
+
 /// Why a projection stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectionFailure {
@@ -41,7 +63,7 @@ impl<P: Projection> Drop for Projected<P> {
 impl<P: Projection> Projected<P> {
     /// Restores `model` from its tree in `log`'s database and starts tailing the log.
     pub fn start(log: Arc<SledEventLog>, mut model: P) -> Result<Self, ProjectionError> {
-        let tree = log.database().open_tree(model.name())?;
+        let tree = model_tree(log.database(), model.name())?;
         model.restore(&tree)?;
         let checkpoint = stored_checkpoint(&tree)?;
         let name = model.name();
@@ -257,9 +279,11 @@ pub fn rebuild_all(
     let head = log.head().position;
     let mut rebuilding = Vec::with_capacity(models.len());
     for mut model in models {
-        let scratch_name = format!("{}.rebuild", model.name());
-        let prepared = database.drop_tree(&scratch_name).and_then(|_| database.open_tree(&scratch_name));
         let name = model.name();
+        let prepared = rebuild_tree_name(database, name).and_then(|scratch_name| {
+            database.drop_tree(&scratch_name)?;
+            database.open_tree(&scratch_name)
+        });
         let failed = |reason: String| ProjectionFailure { position: 0, reason: format!("{name}: {reason}") };
         let scratch = prepared.map_err(|e| failed(e.to_string()))?;
         model.restore(&scratch).map_err(|e| failed(e.to_string()))?;
@@ -284,27 +308,25 @@ pub fn rebuild_all(
         Ok(())
     })?;
     for target in &mut rebuilding {
+        target.writes.insert(CHECKPOINT_KEY, &head.to_be_bytes());
         target.flush(head)?;
         swap_in(database, target, head)?;
     }
-    database.flush().map_err(|e| ProjectionFailure { position: head, reason: e.to_string() })?;
     progress(head);
     Ok(head)
 }
 
-/// Replaces the projection's tree by its rebuilt scratch tree, with the checkpoint `head`.
+/// Makes the rebuilt tree the projection's model tree (one entry of [`MODEL_TREES`], durable
+/// before the replaced tree is dropped).
 fn swap_in(database: &sled::Db, target: &Rebuilding, head: u64) -> Result<(), ProjectionFailure> {
     let storage = |e: sled::Error| target.fail(head, e);
-    let mut swap = sled::Batch::default();
-    for entry in target.scratch.iter() {
-        let (key, value) = entry.map_err(storage)?;
-        swap.insert(key, value);
-    }
-    swap.insert(CHECKPOINT_KEY, &head.to_be_bytes());
     let name = target.model.name();
-    database.drop_tree(name).map_err(storage)?;
-    database.open_tree(name).map_err(storage)?.apply_batch(swap).map_err(storage)?;
-    database.drop_tree(format!("{name}.rebuild")).map_err(storage)?;
+    let replaced = model_tree(database, name).map_err(storage)?;
+    database.open_tree(MODEL_TREES).map_err(storage)?.insert(name, target.scratch.name()).map_err(storage)?;
+    database.flush().map_err(storage)?;
+    if replaced.name() != target.scratch.name() {
+        database.drop_tree(replaced.name()).map_err(storage)?;
+    }
     Ok(())
 }
 
@@ -403,7 +425,7 @@ mod tests {
         }
         let resumed = Projected::start(log.clone(), Directory::<DeviceEntry>::default()).expect("restarts");
         caught_up(&resumed, log.head().position).await;
-        let tree = log.database().open_tree("device_directory").expect("tree");
+        let tree = model_tree(log.database(), "device_directory").expect("tree");
         assert_eq!(optibid_projections::projection::stored_checkpoint(&tree).expect("reads"), log.head().position);
 
         log.database().drop_tree("device_directory").expect("drops");

@@ -162,46 +162,81 @@ impl TelemetryRollups {
         }
     }
 
-    fn record(
+    /// Adds one device's samples of one metric (`(time, value)`, any order) to its buckets at
+    /// every resolution. Consecutive samples of one bucket are summed up locally, so a bucket is
+    /// staged once per run of samples rather than once per sample.
+    fn record_series(
         &mut self,
         device: &str,
         metric: &str,
-        ts: i64,
-        value: f64,
+        samples: &[(i64, f64)],
         writes: &mut sled::Batch,
     ) -> Result<(), ProjectionError> {
         for resolution in Resolution::ALL {
             let prefix = series_prefix(device, metric, resolution);
-            let start = resolution.bucket_start(ts);
-            let key = bucket_key(&prefix, start);
-            let bucket = match self.newest.get(&prefix) {
-                Some(open) if open.start == start => {
-                    let mut bucket = *open;
-                    bucket.add(ts, value);
-                    bucket
-                }
-                _ => match self.stored(&key)? {
-                    Some(mut bucket) => {
-                        bucket.add(ts, value);
-                        bucket
-                    }
-                    None => {
-                        if resolution == Resolution::Hour {
-                            for pruned in Resolution::ALL {
-                                let series = series_prefix(device, metric, pruned);
-                                self.prune(&series, pruned.bucket_start(ts) - pruned.retention_ms(), writes)?;
-                            }
+            let mut open: Option<Bucket> = None;
+            for &(ts, value) in samples {
+                let start = resolution.bucket_start(ts);
+                match &mut open {
+                    Some(bucket) if bucket.start == start => bucket.add(ts, value),
+                    _ => {
+                        if let Some(done) = open.take() {
+                            self.keep(&prefix, done);
                         }
-                        Bucket::first(start, ts, value)
+                        open = Some(self.bucket_with(device, metric, &prefix, resolution, ts, value, writes)?);
                     }
-                },
-            };
-            if self.newest.get(&prefix).is_none_or(|open| open.start <= start) {
-                self.newest.insert(prefix, bucket);
+                }
             }
-            self.staged.insert(key, bucket);
+            if let Some(done) = open {
+                self.keep(&prefix, done);
+            }
         }
         Ok(())
+    }
+
+    /// The bucket of the series `prefix` holding `ts`, with the sample added: the series'
+    /// newest bucket, a bucket newer than it (new), or one read back from the staged buckets
+    /// or the tree. Opening a new hour bucket prunes the device metric's buckets past retention.
+    #[allow(clippy::too_many_arguments)]
+    fn bucket_with(
+        &mut self,
+        device: &str,
+        metric: &str,
+        prefix: &[u8],
+        resolution: Resolution,
+        ts: i64,
+        value: f64,
+        writes: &mut sled::Batch,
+    ) -> Result<Bucket, ProjectionError> {
+        let start = resolution.bucket_start(ts);
+        let existing = match self.newest.get(prefix) {
+            Some(newest) if newest.start == start => Some(*newest),
+            Some(newest) if newest.start < start => None,
+            _ => self.stored(&bucket_key(prefix, start))?,
+        };
+        if let Some(mut bucket) = existing {
+            bucket.add(ts, value);
+            return Ok(bucket);
+        }
+        if resolution == Resolution::Hour {
+            for pruned in Resolution::ALL {
+                let series = series_prefix(device, metric, pruned);
+                self.prune(&series, pruned.bucket_start(ts) - pruned.retention_ms(), writes)?;
+            }
+        }
+        Ok(Bucket::first(start, ts, value))
+    }
+
+    /// Stages `bucket` of the series `prefix`, and keeps it as the series' newest when it is.
+    fn keep(&mut self, prefix: &[u8], bucket: Bucket) {
+        match self.newest.get_mut(prefix) {
+            Some(newest) if newest.start <= bucket.start => *newest = bucket,
+            Some(_) => {}
+            None => {
+                self.newest.insert(prefix.to_vec(), bucket);
+            }
+        }
+        self.staged.insert(bucket_key(prefix, bucket.start), bucket);
     }
 
     /// Deletes the series' buckets that start before `cutoff`.
@@ -266,11 +301,21 @@ impl Projection for TelemetryRollups {
         let FleetEvent::Telemetry(TelemetryEvent::Recorded(batch)) = event.event else {
             return Ok(());
         };
-        let device = batch.device_id.as_str();
+        let mut series: Vec<(&str, Vec<(i64, f64)>)> = Vec::new();
         for sample in &batch.samples {
             for value in &sample.values {
-                self.record(device, &value.metric, sample.ts.0, value.value, writes)?;
+                let index = match series.iter().position(|(metric, _)| *metric == value.metric) {
+                    Some(index) => index,
+                    None => {
+                        series.push((&value.metric, Vec::with_capacity(batch.samples.len())));
+                        series.len() - 1
+                    }
+                };
+                series[index].1.push((sample.ts.0, value.value));
             }
+        }
+        for (metric, points) in &series {
+            self.record_series(batch.device_id.as_str(), metric, points, writes)?;
         }
         Ok(())
     }
@@ -339,8 +384,13 @@ mod tests {
             samples.push((1_700_000_000_000 + i * 7_000 + jitter, ((state >> 11) % 10_000) as f64 / 10.0));
         }
         let events: Vec<FleetEvent> = samples.chunks(7).map(|chunk| batch("d-1", chunk)).collect();
-        let rollups = project(&tree, &events, 13);
-        for resolution in Resolution::ALL {
+        let whole = project(&tree, &events, 13);
+        let restarted_tree = db.open_tree("restarted").expect("tree");
+        let half = events.len() / 2;
+        drop(project(&restarted_tree, &events[..half], 13));
+        let restarted = project(&restarted_tree, &events[half..], 13);
+        for (rollups, resolution) in [&whole, &restarted].into_iter().flat_map(|r| Resolution::ALL.map(|res| (r, res)))
+        {
             let got =
                 rollups.series("d-1", "power_w", resolution, i64::MIN / 4, i64::MAX / 4, usize::MAX).expect("reads");
             let mut naive: std::collections::BTreeMap<i64, Vec<(i64, f64)>> = std::collections::BTreeMap::new();

@@ -58,12 +58,12 @@ pub fn run(command: ProjectionsCommand) -> anyhow::Result<ExitCode> {
 
 fn status(data: &DataArgs) -> anyhow::Result<ExitCode> {
     let log = SledEventLog::open_existing(&data.data)?;
-    println!("{:<18} {:>10} {:>10} {:>10} {:>10}", "projection", "position", "head", "lag", "lag_ms");
+    println!("{:<24} {:>10} {:>10} {:>10} {:>10}", "projection", "position", "head", "lag", "lag_ms");
     for name in PROJECTIONS {
-        let tree = log.database().open_tree(name)?;
+        let tree = projector::model_tree(log.database(), name)?;
         let state = projector::status(&log, name, stored_checkpoint(&tree)?, None);
         println!(
-            "{:<18} {:>10} {:>10} {:>10} {:>10}",
+            "{:<24} {:>10} {:>10} {:>10} {:>10}",
             state.name, state.position, state.head, state.lag_events, state.lag_ms
         );
     }
