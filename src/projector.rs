@@ -61,12 +61,27 @@ impl<P: Projection> Drop for Projected<P> {
 }
 
 impl<P: Projection> Projected<P> {
-    /// Restores `model` from its tree in `log`'s database and starts tailing the log.
+    /// Restores `model` from its tree in `log`'s database and starts tailing the log. A stored
+    /// model that does not decode (another version's layout) is cleared and rebuilt from
+    /// position 0 as the projection tails the log.
     pub fn start(log: Arc<SledEventLog>, mut model: P) -> Result<Self, ProjectionError> {
         let tree = model_tree(log.database(), model.name())?;
-        model.restore(&tree)?;
-        let checkpoint = stored_checkpoint(&tree)?;
         let name = model.name();
+        let checkpoint = match model.restore(&tree) {
+            Ok(()) => stored_checkpoint(&tree)?,
+            Err(ProjectionError::Corrupt { key, reason, .. }) => {
+                tracing::warn!(
+                    projection = name,
+                    %key,
+                    %reason,
+                    "the stored model does not decode (written by another version?); rebuilding it from position 0"
+                );
+                tree.clear()?;
+                model.restore(&tree)?;
+                0
+            }
+            Err(error) => return Err(error),
+        };
         let model = Arc::new(RwLock::new(model));
         let (position_tx, position) = watch::channel(checkpoint);
         let failure = Arc::new(Mutex::new(None));
@@ -427,6 +442,13 @@ mod tests {
         caught_up(&resumed, log.head().position).await;
         let tree = model_tree(log.database(), "device_directory").expect("tree");
         assert_eq!(optibid_projections::projection::stored_checkpoint(&tree).expect("reads"), log.head().position);
+
+        drop(resumed);
+        tokio::task::yield_now().await;
+        tree.insert(b"e/bench-000001", &b"\xff\xff not an entry"[..]).expect("written");
+        let resumed = Projected::start(log.clone(), Directory::<DeviceEntry>::default()).expect("rebuilds a bad model");
+        caught_up(&resumed, log.head().position).await;
+        assert_eq!(all(&resumed).len(), 8, "rebuilt from 0 after the undecodable entry");
 
         log.database().drop_tree("device_directory").expect("drops");
         let rebuilt = Projected::start(log.clone(), Directory::<DeviceEntry>::default()).expect("rebuilds");

@@ -99,6 +99,22 @@ fn a_campaign_rolls_firmware_out_to_simulated_devices_wave_by_wave() {
         .filter_map(|e| e["data"]["wave_advanced"]["wave"].as_u64())
         .collect();
     assert_eq!(waves, vec![0, 1], "two waves, the second after the first succeeded");
+    let list = api.eventually("/api/v1/campaigns?phase=completed", &token, |page| page["total"] == 1);
+    let progress = &list["items"][0];
+    assert_eq!(
+        (&progress["targets"], &progress["succeeded"], &progress["failures"], &progress["in_progress"]),
+        (&json!(6), &json!(6), &json!(0), &json!(0)),
+        "{progress}"
+    );
+    assert_eq!(progress["failure_ratio"], 0.0);
+    assert_eq!(
+        progress["waves"],
+        json!([
+            { "wave": 0, "devices": 3, "succeeded": 3, "failed": 0, "timed_out": 0 },
+            { "wave": 1, "devices": 3, "succeeded": 3, "failed": 0, "timed_out": 0 }
+        ]),
+        "{progress}"
+    );
     api.eventually("/api/v1/devices?tag=simulated", &token, |page| {
         page["items"].as_array().is_some_and(|items| items.iter().all(|d| d["firmware_version"] == "2.5.0"))
     });

@@ -12,7 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use optibid_domain::campaign::{CampaignCommand, CampaignDefinition, CampaignKind, CampaignPhase, TargetSelector};
 use optibid_domain::DeviceId;
-use optibid_projections::campaign_list::CampaignFilter;
+use optibid_projections::campaign_list::{CampaignFilter, CampaignProgress};
 use optibid_projections::device_directory::DeviceEntry;
 use serde_json::json;
 
@@ -58,7 +58,8 @@ async fn list(
     page: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = state.campaign_list.read(|list| list.page(|e| filter.matches(e), page.after.as_deref(), page.limit()));
-    Ok(HttpResponse::Ok().json(page))
+    let items: Vec<&CampaignProgress> = page.items.iter().map(|entry| &entry.progress).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": page.next_cursor, "total": page.total })))
 }
 
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", summary = "A campaign", params(("id" = String, Path, description = "Instance id")), responses((status = 200, description = "The campaign", body = InstanceView), ReadErrors), security(("bearer" = [])))]
