@@ -161,3 +161,53 @@ metric = "power_w"
     let verify = common::verify(&data.path().join("data"));
     assert!(verify.status.success(), "{}", common::stderr(&verify));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_encrypted_channel_carries_telemetry() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let variables = [("inv-sec.power", Variant::Double(0.0))];
+    let server = PlantServer::start_with(port, &dir.path().join("pki-server"), &variables, true).await;
+    let config = format!(
+        r#"
+[[opcua]]
+name = "secure-plant"
+url = "{url}"
+security_policy = "Basic256Sha256"
+security_mode = "SignAndEncrypt"
+trust_server_certs = true
+publishing_interval_ms = 50
+retry_initial_ms = 100
+retry_max_ms = 500
+
+[[opcua.items]]
+node_id = "{power}"
+device = "inv-sec"
+metric = "power_w"
+"#,
+        url = server.url,
+        power = server.node("inv-sec.power"),
+    );
+    let config_path = dir.path().join("optibid.toml");
+    std::fs::write(&config_path, config).expect("config written");
+    let (_data, api) = Api::start_with(&["--config", &config_path.to_string_lossy()]);
+    let token = api.admin();
+    let created = api.post(
+        "/api/v1/devices",
+        &token,
+        json!({
+            "id": "inv-sec", "name": "Inverter behind an encrypted channel", "kind": "solar_inverter",
+            "protocol": "opcua", "site": "plant-1", "region": "eu", "tags": [], "firmware_version": "1.0.0",
+            "metrics": [{ "name": "power_w", "unit": "W", "normal_min": 0.0, "normal_max": 10000.0 }]
+        }),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    wait_for("the encrypted OPC UA session", || {
+        api.get("/readyz", &token).body["opcua"][0]["connected"] == Value::Bool(true)
+    });
+    server.set("inv-sec.power", 4_321.0, StatusCode::Good);
+    wait_for("the reading over the encrypted channel", || {
+        stored_values(&api, &token, "inv-sec").contains(&("power_w".to_owned(), 4_321.0))
+    });
+    server.stop().await;
+}

@@ -7,7 +7,7 @@ mod common;
 use common::http::Api;
 use common::{optibid, stderr, wait_for, Server};
 use serde_json::Value;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What the read models answer, minus figures that depend on the wall clock.
 fn snapshot(api: &Api, token: &str) -> Vec<Value> {
@@ -38,9 +38,22 @@ fn snapshot(api: &Api, token: &str) -> Vec<Value> {
     answers
 }
 
-fn caught_up(api: &Api, token: &str) -> bool {
-    let reply = api.get("/api/v1/projections", token);
-    reply.status == 200 && reply.body.as_array().is_some_and(|all| all.iter().all(|p| p["lag_events"] == 0))
+/// Waits until every read model has caught up and the log's head has not moved for half a
+/// second: the condition monitor appends alerts once the maintenance model has caught up.
+fn settle(what: &str, api: &Api, token: &str) {
+    let mut head = None;
+    let mut unchanged_since = Instant::now();
+    wait_for(what, || {
+        let reply = api.get("/api/v1/projections", token);
+        let Some(all) = reply.body.as_array().filter(|_| reply.status == 200) else { return false };
+        let now_head = all.first().and_then(|p| p["head"].as_u64());
+        if now_head != head {
+            head = now_head;
+            unchanged_since = Instant::now();
+            return false;
+        }
+        all.iter().all(|p| p["lag_events"] == 0) && unchanged_since.elapsed() >= Duration::from_millis(500)
+    });
 }
 
 #[test]
@@ -85,7 +98,7 @@ fn projections_killed_mid_catch_up_resume_exactly_once() {
     assert!(killed_mid_way, "the server was killed while the roll-ups were catching up");
 
     let api = Api::over(Server::start(&data, &[]));
-    wait_for("the read models to catch up after the crash", || caught_up(&api, &token));
+    settle("the read models to catch up after the crash", &api, &token);
     let resumed = snapshot(&api, &token);
     let Api { server, .. } = api;
     assert!(server.terminate().success());
@@ -93,7 +106,7 @@ fn projections_killed_mid_catch_up_resume_exactly_once() {
     let rebuilt = optibid(&["projections", "rebuild", "--data", &data_arg]);
     assert!(rebuilt.status.success(), "{}", stderr(&rebuilt));
     let api = Api::over(Server::start(&data, &[]));
-    wait_for("the rebuilt read models", || caught_up(&api, &token));
+    settle("the rebuilt read models", &api, &token);
     let fresh = snapshot(&api, &token);
     assert_eq!(resumed.len(), fresh.len());
     for (after_crash, after_rebuild) in resumed.iter().zip(&fresh) {

@@ -1,7 +1,8 @@
 //! One OPC UA server in the configuration file: where it is, how to log in and which of its
 //! nodes feed which device metrics.
 
-use opcua::types::NodeId;
+use opcua::crypto::SecurityPolicy;
+use opcua::types::{MessageSecurityMode, NodeId};
 use optibid_domain::ids::DeviceId;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -80,6 +81,14 @@ pub enum OpcUaConfigError {
         /// Position of the section.
         index: usize,
     },
+    /// The security policy or mode is unknown, or they do not go together.
+    #[error("opcua[{index}]: {message}")]
+    Security {
+        /// Position of the section.
+        index: usize,
+        /// Why.
+        message: String,
+    },
 }
 
 /// An `[[opcua]]` section as written.
@@ -100,6 +109,12 @@ pub struct OpcUaEndpointFile {
     user: Option<String>,
     #[serde(default)]
     password: Option<String>,
+    #[serde(default)]
+    security_policy: Option<String>,
+    #[serde(default)]
+    security_mode: Option<String>,
+    #[serde(default)]
+    trust_server_certs: bool,
     #[serde(default)]
     items: Vec<OpcUaItemFile>,
 }
@@ -140,6 +155,58 @@ impl std::fmt::Debug for OpcUaLogin {
     }
 }
 
+/// How the secure channel to the server is protected.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OpcUaSecurity {
+    /// The security policy (`None`, `Basic256Sha256`, `Aes128Sha256RsaOaep` ...).
+    pub policy: SecurityPolicy,
+    /// None, Sign or SignAndEncrypt.
+    pub mode: MessageSecurityMode,
+    /// Whether an unknown server certificate is trusted on first use (otherwise it lands in
+    /// the PKI folder's `rejected/` until moved to `trusted/`).
+    pub trust_server_certs: bool,
+}
+
+impl OpcUaSecurity {
+    /// Reads `security_policy` and `security_mode` of section `index`: both absent is None; a
+    /// policy without a mode signs and encrypts.
+    fn parse(
+        index: usize,
+        policy: Option<&str>,
+        mode: Option<&str>,
+        trust_server_certs: bool,
+    ) -> Result<Self, OpcUaConfigError> {
+        let refuse = |message: String| OpcUaConfigError::Security { index, message };
+        let policy = match policy {
+            None => SecurityPolicy::None,
+            Some(name) => match SecurityPolicy::from_str(name) {
+                Ok(SecurityPolicy::Unknown) | Err(()) => {
+                    return Err(refuse(format!(
+                        "security_policy {name:?} is unknown (None, Basic256Sha256, Aes128Sha256RsaOaep, Aes256Sha256RsaPss)"
+                    )))
+                }
+                Ok(policy) => policy,
+            },
+        };
+        let mode = match mode {
+            None if policy == SecurityPolicy::None => MessageSecurityMode::None,
+            None => MessageSecurityMode::SignAndEncrypt,
+            Some("None") => MessageSecurityMode::None,
+            Some("Sign") => MessageSecurityMode::Sign,
+            Some("SignAndEncrypt") => MessageSecurityMode::SignAndEncrypt,
+            Some(other) => {
+                return Err(refuse(format!("security_mode {other:?} is unknown (None, Sign, SignAndEncrypt)")))
+            }
+        };
+        if (policy == SecurityPolicy::None) != (mode == MessageSecurityMode::None) {
+            return Err(refuse(format!(
+                "security_policy {policy} and security_mode {mode:?} do not go together: None goes only with None"
+            )));
+        }
+        Ok(Self { policy, mode, trust_server_certs })
+    }
+}
+
 /// One monitored node and the device metric it feeds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MonitoredNode {
@@ -168,6 +235,8 @@ pub struct OpcUaEndpointConfig {
     pub retry_max: Duration,
     /// Anonymous when absent.
     pub login: Option<OpcUaLogin>,
+    /// The secure channel's protection.
+    pub security: OpcUaSecurity,
     /// The nodes to monitor.
     pub nodes: Vec<MonitoredNode>,
 }
@@ -191,6 +260,12 @@ impl OpcUaEndpointFile {
             (None, None) => None,
             _ => return Err(OpcUaConfigError::Login { index }),
         };
+        let security = OpcUaSecurity::parse(
+            index,
+            self.security_policy.as_deref(),
+            self.security_mode.as_deref(),
+            self.trust_server_certs,
+        )?;
         let mut nodes = Vec::with_capacity(self.items.len());
         let mut fed = HashSet::new();
         for (item, entry) in self.items.into_iter().enumerate() {
@@ -230,6 +305,7 @@ impl OpcUaEndpointFile {
                 self.retry_max_ms.clamp(self.retry_initial_ms.clamp(10, 600_000), 600_000),
             ),
             login,
+            security,
             nodes,
         })
     }
@@ -254,6 +330,27 @@ mod tests {
         assert_eq!(config.publishing_interval, Duration::from_secs(1));
         assert_eq!(config.sampling_interval, config.publishing_interval);
         assert!(config.login.is_none());
+        assert_eq!(config.security.policy, SecurityPolicy::None);
+        assert_eq!(config.security.mode, MessageSecurityMode::None);
+    }
+
+    #[test]
+    fn security_policy_and_mode_go_together() {
+        let secure = format!("security_policy = \"Basic256Sha256\"\n{ITEM}");
+        let config = section(&secure).validate(0).expect("valid");
+        assert_eq!(config.security.policy, SecurityPolicy::Basic256Sha256);
+        assert_eq!(config.security.mode, MessageSecurityMode::SignAndEncrypt, "signs and encrypts by default");
+        let signed = format!("security_policy = \"Basic256Sha256\"\nsecurity_mode = \"Sign\"\n{ITEM}");
+        assert_eq!(section(&signed).validate(0).expect("valid").security.mode, MessageSecurityMode::Sign);
+        for bad in [
+            "security_policy = \"Rot13\"",
+            "security_mode = \"Sign\"",
+            "security_policy = \"Basic256Sha256\"\nsecurity_mode = \"None\"",
+            "security_policy = \"Basic256Sha256\"\nsecurity_mode = \"Encrypt\"",
+        ] {
+            let result = section(&format!("{bad}\n{ITEM}")).validate(2);
+            assert!(matches!(result, Err(OpcUaConfigError::Security { index: 2, .. })), "{bad}: {result:?}");
+        }
     }
 
     #[test]

@@ -8,10 +8,8 @@ use super::config::OpcUaEndpointConfig;
 use crate::mqtt::backoff::Backoff;
 use futures_util::StreamExt;
 use opcua::client::{Client, ClientBuilder, DataChangeCallback, Session, SessionEventLoop, SessionPollResult};
-use opcua::crypto::SecurityPolicy;
 use opcua::types::{
-    AttributeId, MessageSecurityMode, MonitoredItemCreateRequest, MonitoringMode, MonitoringParameters, ReadValueId,
-    TimestampsToReturn,
+    AttributeId, MonitoredItemCreateRequest, MonitoringMode, MonitoringParameters, ReadValueId, TimestampsToReturn,
 };
 use ractor::ActorRef;
 use std::path::Path;
@@ -68,7 +66,7 @@ impl SessionKeeper {
             .session_name(format!("optibid:{}", endpoint.name))
             .pki_dir(pki_dir)
             .create_sample_keypair(true)
-            .trust_server_certs(false)
+            .trust_server_certs(endpoint.security.trust_server_certs)
             .session_retry_limit(-1)
             .session_retry_initial(endpoint.retry_initial)
             .session_retry_max(endpoint.retry_max)
@@ -102,7 +100,7 @@ async fn keep_session(
     loop {
         let connected = client
             .connect_to_matching_endpoint(
-                (endpoint.url.as_str(), SecurityPolicy::None.to_str(), MessageSecurityMode::None),
+                (endpoint.url.as_str(), endpoint.security.policy.to_str(), endpoint.security.mode),
                 identity(endpoint.login.as_ref()),
             )
             .await;

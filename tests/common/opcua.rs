@@ -27,20 +27,29 @@ impl PlantServer {
     /// Starts a server on `port` with one variable per `(name, initial value)`, named
     /// `ns=N;s=NAME`.
     pub async fn start(port: u16, pki: &Path, variables: &[(&str, Variant)]) -> PlantServer {
+        Self::start_with(port, pki, variables, false).await
+    }
+
+    /// Like [`PlantServer::start`], offering only a Basic256Sha256 SignAndEncrypt endpoint when
+    /// `encrypted` (with its own certificate, trusting any client certificate).
+    pub async fn start_with(port: u16, pki: &Path, variables: &[(&str, Variant)], encrypted: bool) -> PlantServer {
         let url = format!("opc.tcp://127.0.0.1:{port}/");
+        let (policy, mode) = if encrypted {
+            (SecurityPolicy::Basic256Sha256, MessageSecurityMode::SignAndEncrypt)
+        } else {
+            (SecurityPolicy::None, MessageSecurityMode::None)
+        };
         let (server, handle) = ServerBuilder::new()
             .application_name("OptiBid test plant")
             .application_uri("urn:optibid:test-plant-server")
             .product_uri("urn:optibid:test-plant-server")
-            .create_sample_keypair(false)
+            .create_sample_keypair(encrypted)
+            .trust_client_certs(encrypted)
             .pki_dir(pki)
             .host("127.0.0.1")
             .port(port)
             .discovery_urls(vec![url.clone()])
-            .add_endpoint(
-                "none",
-                ("/", SecurityPolicy::None, MessageSecurityMode::None, &[ANONYMOUS_USER_TOKEN_ID] as &[&str]),
-            )
+            .add_endpoint("plant", ("/", policy, mode, &[ANONYMOUS_USER_TOKEN_ID] as &[&str]))
             .with_node_manager(simple_node_manager(
                 NamespaceMetadata { namespace_uri: NAMESPACE.to_owned(), ..Default::default() },
                 "plant",
