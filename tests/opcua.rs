@@ -8,9 +8,11 @@ mod plant;
 use common::http::Api;
 use common::services::free_port;
 use common::wait_for;
+use opcua::crypto::{CertificateStore, X509Data};
 use opcua::types::{StatusCode, Variant};
-use plant::PlantServer;
+use plant::{PlantSecurity, PlantServer};
 use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Every telemetry sample of `device` in the global log, as (metric, value) in log order.
@@ -167,7 +169,8 @@ async fn an_encrypted_channel_carries_telemetry() {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let variables = [("inv-sec.power", Variant::Double(0.0))];
-    let server = PlantServer::start_with(port, &dir.path().join("pki-server"), &variables, true).await;
+    let security = PlantSecurity { encrypted: true, ..PlantSecurity::default() };
+    let server = PlantServer::start_with(port, &dir.path().join("pki-server"), &variables, security).await;
     let config = format!(
         r#"
 [[opcua]]
@@ -210,4 +213,127 @@ metric = "power_w"
         stored_values(&api, &token, "inv-sec").contains(&("power_w".to_owned(), 4_321.0))
     });
     server.stop().await;
+}
+
+/// Creates a user certificate (`NAME.der`) and its key (`NAME.pem`) in `folder`.
+fn user_certificate(folder: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let (certificate, key) = (folder.join(format!("{name}.der")), folder.join(format!("{name}.pem")));
+    let data = X509Data {
+        key_size: 2048,
+        common_name: name.to_owned(),
+        organization: "OptiBid test plant".to_owned(),
+        organizational_unit: "operators".to_owned(),
+        country: "DE".to_owned(),
+        state: "Berlin".to_owned(),
+        alt_host_names: vec![format!("urn:optibid:user:{name}")].into(),
+        certificate_duration_days: 30,
+    };
+    CertificateStore::create_certificate_and_key(&data, true, &certificate, &key).expect("user certificate created");
+    (certificate, key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_user_certificate_logs_in_and_an_unknown_one_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (operator_certificate, operator_key) = user_certificate(dir.path(), "operator");
+    let (intruder_certificate, intruder_key) = user_certificate(dir.path(), "intruder");
+    let port = free_port();
+    let variables = [("inv-x509.power", Variant::Double(0.0)), ("inv-intruder.power", Variant::Double(0.0))];
+    let security = PlantSecurity { user_certificate: Some(operator_certificate.clone()), ..PlantSecurity::default() };
+    let server = PlantServer::start_with(port, &dir.path().join("pki-server"), &variables, security).await;
+    let section = |name: &str, device: &str, certificate: &Path, key: &Path| {
+        format!(
+            r#"
+[[opcua]]
+name = "{name}"
+url = "{url}"
+user_certificate = "{certificate}"
+user_private_key = "{key}"
+publishing_interval_ms = 50
+retry_initial_ms = 100
+retry_max_ms = 500
+
+[[opcua.items]]
+node_id = "{node}"
+device = "{device}"
+metric = "power_w"
+"#,
+            url = server.url,
+            certificate = certificate.display(),
+            key = key.display(),
+            node = server.node(&format!("{device}.power")),
+        )
+    };
+    let config = section("operator-login", "inv-x509", &operator_certificate, &operator_key)
+        + &section("intruder-login", "inv-intruder", &intruder_certificate, &intruder_key);
+    let config_path = dir.path().join("optibid.toml");
+    std::fs::write(&config_path, config).expect("config written");
+    let (_data, api) = Api::start_with(&["--config", &config_path.to_string_lossy()]);
+    let token = api.admin();
+    for device in ["inv-x509", "inv-intruder"] {
+        let created = api.post(
+            "/api/v1/devices",
+            &token,
+            json!({
+                "id": device, "name": "Inverter behind a certificate login", "kind": "solar_inverter",
+                "protocol": "opcua", "site": "plant-1", "region": "eu", "tags": [], "firmware_version": "1.0.0",
+                "metrics": [{ "name": "power_w", "unit": "W", "normal_min": 0.0, "normal_max": 10000.0 }]
+            }),
+        );
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    let endpoint = |name: &str| {
+        let ready = api.get("/readyz", &token).body;
+        ready["opcua"].as_array().into_iter().flatten().find(|e| e["endpoint"] == name).cloned().unwrap_or_default()
+    };
+    wait_for("the session of the known user", || endpoint("operator-login")["connected"] == Value::Bool(true));
+    wait_for("the refusal of the unknown user", || {
+        endpoint("intruder-login")["last_error"].as_str().is_some_and(|e| e.contains("IdentityToken"))
+    });
+    server.set("inv-x509.power", 2_468.0, StatusCode::Good);
+    server.set("inv-intruder.power", 1_357.0, StatusCode::Good);
+    wait_for("the reading of the known user", || {
+        stored_values(&api, &token, "inv-x509").contains(&("power_w".to_owned(), 2_468.0))
+    });
+    assert_eq!(endpoint("intruder-login")["connected"], Value::Bool(false));
+    assert!(stored_values(&api, &token, "inv-intruder").is_empty(), "nothing arrives through a refused login");
+    server.stop().await;
+}
+
+#[test]
+fn a_key_that_does_not_belong_to_the_certificate_stops_serve_at_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (certificate, _) = user_certificate(dir.path(), "operator");
+    let (_, other_key) = user_certificate(dir.path(), "other");
+    let config = format!(
+        r#"
+[[opcua]]
+name = "plant"
+url = "opc.tcp://127.0.0.1:4855/"
+user_certificate = "{certificate}"
+user_private_key = "{key}"
+
+[[opcua.items]]
+node_id = "ns=2;s=inv.power"
+device = "inv-1"
+metric = "power_w"
+"#,
+        certificate = certificate.display(),
+        key = other_key.display(),
+    );
+    let config_path = dir.path().join("optibid.toml");
+    std::fs::write(&config_path, config).expect("config written");
+    let output = common::optibid(&[
+        "serve",
+        "--data",
+        &dir.path().join("data").to_string_lossy(),
+        "--config",
+        &config_path.to_string_lossy(),
+    ]);
+    assert!(!output.status.success(), "serve refuses the configuration");
+    let message = common::stderr(&output);
+    assert!(
+        message.contains("opcua[0]: user_private_key") && message.contains("does not belong to user_certificate"),
+        "{message}"
+    );
 }

@@ -36,6 +36,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             "endpoint": e.name,
             "url": e.url,
             "connected": e.connected.load(std::sync::atomic::Ordering::Relaxed),
+            "last_error": e.last_error(),
         })).collect::<Vec<_>>(),
         "projections": projections.iter().map(|p| (p.name.clone(), json!(p.position))).collect::<serde_json::Map<_, _>>(),
         "problems": stopped,

@@ -2,7 +2,7 @@
 //! subscribes to the configured nodes, and turns their data changes into device telemetry and
 //! their status codes into device status changes.
 
-use super::config::{OpcUaEndpointConfig, OpcUaLogin};
+use super::config::OpcUaEndpointConfig;
 use super::reading::{worst, Reading, Unusable};
 use super::session::{SessionEvent, SessionKeeper};
 use crate::mqtt::dead_letter::DeadLetterReason;
@@ -42,6 +42,19 @@ pub struct OpcUaStats {
     pub connection_losses: AtomicU64,
     /// Monitored items the server refused.
     pub refused_items: AtomicU64,
+    /// Why the session is down, while it is.
+    pub last_error: Mutex<Option<String>>,
+}
+
+impl OpcUaStats {
+    /// Why the session is down, or `None` while it is up.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    fn set_last_error(&self, error: Option<String>) {
+        *self.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = error;
+    }
 }
 
 /// Data changes waiting for the actor, shared with the subscription's callback.
@@ -134,9 +147,11 @@ impl Actor for OpcUaClient {
             }
             OpcUaMessage::Session(SessionEvent::Connected) => {
                 state.stats.connected.store(true, Ordering::Relaxed);
+                state.stats.set_last_error(None);
                 tracing::info!(url = %state.endpoint.url, "OPC UA session up");
             }
             OpcUaMessage::Session(SessionEvent::Lost(reason)) => {
+                state.stats.set_last_error(Some(reason.clone()));
                 if state.stats.connected.swap(false, Ordering::Relaxed) {
                     state.stats.connection_losses.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(url = %state.endpoint.url, %reason, "OPC UA connection lost; reconnecting");
@@ -287,12 +302,4 @@ fn status_message(
 /// The pending changes, even if a callback panicked while holding them.
 pub(super) fn lock(pending: &PendingChanges) -> std::sync::MutexGuard<'_, Vec<(u32, DataValue)>> {
     pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// The identity the session logs in with.
-pub fn identity(login: Option<&OpcUaLogin>) -> opcua::client::IdentityToken {
-    match login {
-        Some(login) => opcua::client::IdentityToken::UserName(login.user.clone(), login.password.clone().into()),
-        None => opcua::client::IdentityToken::Anonymous,
-    }
 }

@@ -1,11 +1,14 @@
 //! One OPC UA server in the configuration file: where it is, how to log in and which of its
 //! nodes feed which device metrics.
 
+use super::user_certificate::{UserCertificate, UserCertificateError};
+use opcua::client::IdentityToken;
 use opcua::crypto::SecurityPolicy;
 use opcua::types::{MessageSecurityMode, NodeId};
 use optibid_domain::ids::DeviceId;
 use serde::Deserialize;
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -81,6 +84,23 @@ pub enum OpcUaConfigError {
         /// Position of the section.
         index: usize,
     },
+    /// Only one of user_certificate and user_private_key is given, or a certificate and a
+    /// password are both given.
+    #[error("opcua[{index}]: {message}")]
+    Identity {
+        /// Position of the section.
+        index: usize,
+        /// Why.
+        message: String,
+    },
+    /// The user certificate or its key cannot be used.
+    #[error("opcua[{index}]: {source}")]
+    UserCertificate {
+        /// Position of the section.
+        index: usize,
+        /// Why.
+        source: UserCertificateError,
+    },
     /// The security policy or mode is unknown, or they do not go together.
     #[error("opcua[{index}]: {message}")]
     Security {
@@ -109,6 +129,10 @@ pub struct OpcUaEndpointFile {
     user: Option<String>,
     #[serde(default)]
     password: Option<String>,
+    #[serde(default)]
+    user_certificate: Option<PathBuf>,
+    #[serde(default)]
+    user_private_key: Option<PathBuf>,
     #[serde(default)]
     security_policy: Option<String>,
     #[serde(default)]
@@ -152,6 +176,29 @@ pub struct OpcUaLogin {
 impl std::fmt::Debug for OpcUaLogin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpcUaLogin").field("user", &self.user).finish_non_exhaustive()
+    }
+}
+
+/// Who the session logs in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpcUaIdentity {
+    /// No user.
+    Anonymous,
+    /// A user name and password.
+    UserName(OpcUaLogin),
+    /// An X.509 user certificate and its private key, read again at every connect so that a
+    /// renewed certificate needs no restart.
+    Certificate(UserCertificate),
+}
+
+impl OpcUaIdentity {
+    /// The identity token a session logs in with (a certificate is read from its files now).
+    pub fn token(&self) -> Result<IdentityToken, UserCertificateError> {
+        match self {
+            Self::Anonymous => Ok(IdentityToken::Anonymous),
+            Self::UserName(login) => Ok(IdentityToken::UserName(login.user.clone(), login.password.clone().into())),
+            Self::Certificate(certificate) => certificate.token(),
+        }
     }
 }
 
@@ -233,8 +280,8 @@ pub struct OpcUaEndpointConfig {
     pub retry_initial: Duration,
     /// Longest delay between reconnects.
     pub retry_max: Duration,
-    /// Anonymous when absent.
-    pub login: Option<OpcUaLogin>,
+    /// Who the session logs in as.
+    pub identity: OpcUaIdentity,
     /// The secure channel's protection.
     pub security: OpcUaSecurity,
     /// The nodes to monitor.
@@ -255,11 +302,7 @@ impl OpcUaEndpointFile {
         if self.items.is_empty() {
             return Err(OpcUaConfigError::NoItems { index });
         }
-        let login = match (self.user, self.password) {
-            (Some(user), Some(password)) => Some(OpcUaLogin { user, password }),
-            (None, None) => None,
-            _ => return Err(OpcUaConfigError::Login { index }),
-        };
+        let identity = identity(index, self.user, self.password, self.user_certificate, self.user_private_key)?;
         let security = OpcUaSecurity::parse(
             index,
             self.security_policy.as_deref(),
@@ -304,10 +347,43 @@ impl OpcUaEndpointFile {
             retry_max: Duration::from_millis(
                 self.retry_max_ms.clamp(self.retry_initial_ms.clamp(10, 600_000), 600_000),
             ),
-            login,
+            identity,
             security,
             nodes,
         })
+    }
+}
+
+/// Reads the login of section `index`: a user and password, a user certificate and its key,
+/// or neither (anonymous). A certificate and key are checked to load and to belong together.
+fn identity(
+    index: usize,
+    user: Option<String>,
+    password: Option<String>,
+    certificate: Option<PathBuf>,
+    private_key: Option<PathBuf>,
+) -> Result<OpcUaIdentity, OpcUaConfigError> {
+    let refuse = |message: &str| OpcUaConfigError::Identity { index, message: message.to_owned() };
+    let login = match (user, password) {
+        (Some(user), Some(password)) => Some(OpcUaLogin { user, password }),
+        (None, None) => None,
+        _ => return Err(OpcUaConfigError::Login { index }),
+    };
+    let certificate = match (certificate, private_key) {
+        (Some(certificate), Some(private_key)) => Some(UserCertificate { certificate, private_key }),
+        (None, None) => None,
+        _ => return Err(refuse("give both user_certificate and user_private_key, or neither")),
+    };
+    match (login, certificate) {
+        (Some(_), Some(_)) => {
+            Err(refuse("log in with user and password or with user_certificate and user_private_key, not both"))
+        }
+        (Some(login), None) => Ok(OpcUaIdentity::UserName(login)),
+        (None, Some(certificate)) => {
+            certificate.check().map_err(|source| OpcUaConfigError::UserCertificate { index, source })?;
+            Ok(OpcUaIdentity::Certificate(certificate))
+        }
+        (None, None) => Ok(OpcUaIdentity::Anonymous),
     }
 }
 
@@ -329,7 +405,7 @@ mod tests {
         assert_eq!(config.nodes[0].device.as_str(), "inv-1");
         assert_eq!(config.publishing_interval, Duration::from_secs(1));
         assert_eq!(config.sampling_interval, config.publishing_interval);
-        assert!(config.login.is_none());
+        assert_eq!(config.identity, OpcUaIdentity::Anonymous);
         assert_eq!(config.security.policy, SecurityPolicy::None);
         assert_eq!(config.security.mode, MessageSecurityMode::None);
     }
@@ -364,6 +440,21 @@ mod tests {
         assert_eq!(section("").validate(0), Err(OpcUaConfigError::NoItems { index: 0 }));
         let half_login = format!("user = \"op\"\n{ITEM}");
         assert_eq!(section(&half_login).validate(0), Err(OpcUaConfigError::Login { index: 0 }));
+        let half_certificate = format!("user_certificate = \"user.der\"\n{ITEM}");
+        assert!(matches!(section(&half_certificate).validate(1), Err(OpcUaConfigError::Identity { index: 1, .. })));
+        let both_logins = format!(
+            "user = \"op\"\npassword = \"pw\"\nuser_certificate = \"user.der\"\nuser_private_key = \"user.pem\"\n{ITEM}"
+        );
+        assert!(matches!(section(&both_logins).validate(0), Err(OpcUaConfigError::Identity { .. })));
+        let missing = format!("user_certificate = \"/nonexistent/user.der\"\nuser_private_key = \"user.pem\"\n{ITEM}");
+        let refused = section(&missing).validate(0);
+        assert!(
+            matches!(
+                &refused,
+                Err(OpcUaConfigError::UserCertificate { source: UserCertificateError::Certificate { .. }, .. })
+            ),
+            "{refused:?}"
+        );
         let mut wrong_url = section(ITEM);
         wrong_url.url = "http://127.0.0.1:4840/".to_owned();
         assert!(matches!(wrong_url.validate(0), Err(OpcUaConfigError::Url { .. })));

@@ -7,6 +7,7 @@ pub mod client;
 pub mod config;
 pub mod reading;
 pub mod session;
+pub mod user_certificate;
 
 use crate::actors::Platform;
 use crate::mqtt::dead_letter::DeadLetterStore;

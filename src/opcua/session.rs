@@ -3,7 +3,7 @@
 //! actor. Once a session exists the client library reconnects it and re-creates the
 //! subscription itself; should it give up, a new session is built from scratch.
 
-use super::client::{identity, lock, OpcUaMessage, OpcUaStats, PendingChanges};
+use super::client::{lock, OpcUaMessage, OpcUaStats, PendingChanges};
 use super::config::OpcUaEndpointConfig;
 use crate::mqtt::backoff::Backoff;
 use futures_util::StreamExt;
@@ -98,10 +98,18 @@ async fn keep_session(
 ) {
     let mut backoff = Backoff::new(endpoint.retry_initial, endpoint.retry_max);
     loop {
+        let identity = match endpoint.identity.token() {
+            Ok(identity) => identity,
+            Err(error) => {
+                let _ = actor.cast(OpcUaMessage::Session(SessionEvent::Lost(error.to_string())));
+                tokio::time::sleep(backoff.next_delay()).await;
+                continue;
+            }
+        };
         let connected = client
             .connect_to_matching_endpoint(
                 (endpoint.url.as_str(), endpoint.security.policy.to_str(), endpoint.security.mode),
-                identity(endpoint.login.as_ref()),
+                identity,
             )
             .await;
         let (session, event_loop) = match connected {

@@ -4,13 +4,26 @@ use opcua::crypto::SecurityPolicy;
 use opcua::server::address_space::Variable;
 use opcua::server::diagnostics::NamespaceMetadata;
 use opcua::server::node_manager::memory::{simple_node_manager, SimpleNodeManager};
-use opcua::server::{ServerBuilder, ServerHandle, ANONYMOUS_USER_TOKEN_ID};
+use opcua::server::{ServerBuilder, ServerHandle, ServerUserToken, ANONYMOUS_USER_TOKEN_ID};
 use opcua::types::{DataValue, DateTime, MessageSecurityMode, NodeId, StatusCode, Variant};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The namespace of the test variables.
 const NAMESPACE: &str = "urn:optibid:test-plant";
+
+/// The user token id of the certificate login.
+const CERTIFICATE_USER: &str = "operator";
+
+/// How a test server is secured.
+#[derive(Debug, Default)]
+pub struct PlantSecurity {
+    /// Offer only a Basic256Sha256 SignAndEncrypt endpoint (with its own certificate, trusting
+    /// any client certificate) instead of an unsecured one.
+    pub encrypted: bool,
+    /// Accept only the user holding this X.509 certificate instead of anonymous users.
+    pub user_certificate: Option<PathBuf>,
+}
 
 /// A running OPC UA server.
 pub struct PlantServer {
@@ -27,29 +40,42 @@ impl PlantServer {
     /// Starts a server on `port` with one variable per `(name, initial value)`, named
     /// `ns=N;s=NAME`.
     pub async fn start(port: u16, pki: &Path, variables: &[(&str, Variant)]) -> PlantServer {
-        Self::start_with(port, pki, variables, false).await
+        Self::start_with(port, pki, variables, PlantSecurity::default()).await
     }
 
-    /// Like [`PlantServer::start`], offering only a Basic256Sha256 SignAndEncrypt endpoint when
-    /// `encrypted` (with its own certificate, trusting any client certificate).
-    pub async fn start_with(port: u16, pki: &Path, variables: &[(&str, Variant)], encrypted: bool) -> PlantServer {
+    /// Like [`PlantServer::start`], secured as `security` says.
+    pub async fn start_with(
+        port: u16,
+        pki: &Path,
+        variables: &[(&str, Variant)],
+        security: PlantSecurity,
+    ) -> PlantServer {
         let url = format!("opc.tcp://127.0.0.1:{port}/");
-        let (policy, mode) = if encrypted {
+        let (policy, mode) = if security.encrypted {
             (SecurityPolicy::Basic256Sha256, MessageSecurityMode::SignAndEncrypt)
         } else {
             (SecurityPolicy::None, MessageSecurityMode::None)
         };
-        let (server, handle) = ServerBuilder::new()
+        let mut builder = ServerBuilder::new()
             .application_name("OptiBid test plant")
             .application_uri("urn:optibid:test-plant-server")
             .product_uri("urn:optibid:test-plant-server")
-            .create_sample_keypair(encrypted)
-            .trust_client_certs(encrypted)
+            .create_sample_keypair(security.encrypted || security.user_certificate.is_some())
+            .trust_client_certs(security.encrypted)
             .pki_dir(pki)
             .host("127.0.0.1")
             .port(port)
-            .discovery_urls(vec![url.clone()])
-            .add_endpoint("plant", ("/", policy, mode, &[ANONYMOUS_USER_TOKEN_ID] as &[&str]))
+            .discovery_urls(vec![url.clone()]);
+        let users: &[&str] = match &security.user_certificate {
+            Some(certificate) => {
+                builder =
+                    builder.add_user_token(CERTIFICATE_USER, ServerUserToken::x509(CERTIFICATE_USER, certificate));
+                &[CERTIFICATE_USER]
+            }
+            None => &[ANONYMOUS_USER_TOKEN_ID],
+        };
+        let (server, handle) = builder
+            .add_endpoint("plant", ("/", policy, mode, users))
             .with_node_manager(simple_node_manager(
                 NamespaceMetadata { namespace_uri: NAMESPACE.to_owned(), ..Default::default() },
                 "plant",
