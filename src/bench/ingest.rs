@@ -16,6 +16,7 @@ use crate::store::{EventLog, LogSubscription, SledEventLog};
 use optibid_domain::telemetry::TelemetryEvent;
 use optibid_domain::{DeviceId, FleetEvent};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct IngestFigures {
     pub broker_acks: usize,
     /// Messages the ingest received, acknowledged and sent to the dead letters.
     pub ingest_counts: (u64, u64, u64),
+    /// Per device with messages not stored: the runs of missing message numbers (first, last).
+    pub missing: Vec<(String, Vec<(u64, u64)>)>,
     /// Publish-to-durable latency, median.
     pub p50: Duration,
     /// Publish-to-durable latency, 99th percentile.
@@ -63,8 +66,6 @@ pub struct Load {
     pub messages: usize,
     /// Messages per second over all devices; `None` publishes as fast as the broker takes them.
     pub rate: Option<f64>,
-    /// Ingest connections to the broker.
-    pub connections: usize,
     /// Ingest round window.
     pub window: Duration,
 }
@@ -73,7 +74,32 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Publishes `load` from one client per device; sample timestamps increase per device. Returns
+/// The runs of message numbers in `0..per_device` that `stored` lacks, per device.
+fn missing_runs(
+    stored: &HashMap<String, BTreeSet<u64>>,
+    devices: &[String],
+    per_device: usize,
+) -> Vec<(String, Vec<(u64, u64)>)> {
+    let empty = BTreeSet::new();
+    let mut missing = Vec::new();
+    for device in devices {
+        let numbers = stored.get(device).unwrap_or(&empty);
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        for number in (0..per_device as u64).filter(|n| !numbers.contains(n)) {
+            match runs.last_mut() {
+                Some((_, last)) if *last + 1 == number => *last = number,
+                _ => runs.push((number, number)),
+            }
+        }
+        if !runs.is_empty() {
+            missing.push((device.clone(), runs));
+        }
+    }
+    missing
+}
+
+/// Publishes `load` from one client per device; each message carries its number in the
+/// device's sequence as its value, and sample timestamps increase per device. Returns
 /// the count of broker acknowledgements the publishers have received so far.
 async fn publish_all(address: SocketAddr, load: Load, logins: Vec<(DeviceId, String)>) -> Arc<AtomicUsize> {
     let broker_acks = Arc::new(AtomicUsize::new(0));
@@ -109,7 +135,7 @@ async fn publish_all(address: SocketAddr, load: Load, logins: Vec<(DeviceId, Str
                     ticker.tick().await;
                 }
                 last_ts = now_ms().max(last_ts + 1);
-                let payload = format!(r#"{{"ts":{last_ts},"values":{{"power_w":{}}}}}"#, 1_000 + i % 500);
+                let payload = format!(r#"{{"ts":{last_ts},"values":{{"power_w":{i}}}}}"#);
                 if client.publish(topic.clone(), QoS::AtLeastOnce, false, payload).await.is_err() {
                     break;
                 }
@@ -151,7 +177,7 @@ pub async fn measure_ingest(folder: &std::path::Path, load: Load) -> anyhow::Res
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         external: None,
         shared_group: None,
-        ingest_connections: load.connections,
+        ingest_connections: 1,
         ingest: IngestOptions::default(),
         max_round: 16_384,
         window: load.window,
@@ -164,8 +190,10 @@ pub async fn measure_ingest(folder: &std::path::Path, load: Load) -> anyhow::Res
     let shared: Arc<dyn EventLog> = log.clone();
     let mut subscription = LogSubscription::new(shared, log.head().position + 1);
     let started = Instant::now();
+    let device_ids: Vec<String> = logins.iter().map(|(id, _)| id.to_string()).collect();
     let broker_acks = publish_all(broker.address(), load, logins).await;
     let mut latencies = Vec::with_capacity(expected);
+    let mut stored: HashMap<String, BTreeSet<u64>> = HashMap::new();
     let mut events = 0;
     let mut last_progress = Instant::now();
     while latencies.len() < expected && last_progress.elapsed() < STALL {
@@ -178,6 +206,8 @@ pub async fn measure_ingest(folder: &std::path::Path, load: Load) -> anyhow::Res
                 events += 1;
                 last_progress = Instant::now();
                 latencies.extend(batch.samples.iter().map(|s| Duration::from_millis((now - s.ts.0).max(0) as u64)));
+                let numbers = stored.entry(batch.device_id.to_string()).or_default();
+                numbers.extend(batch.samples.iter().filter_map(|s| s.values.first()).map(|v| v.value as u64));
             }
         }
     }
@@ -193,6 +223,7 @@ pub async fn measure_ingest(folder: &std::path::Path, load: Load) -> anyhow::Res
             service.ingest_stats.acknowledged.load(std::sync::atomic::Ordering::Relaxed),
             service.ingest_stats.dead_lettered.load(std::sync::atomic::Ordering::Relaxed),
         ),
+        missing: missing_runs(&stored, &device_ids, load.messages / load.devices.max(1)),
         p50: quantile(&mut latencies, 0.5),
         p99: quantile(&mut latencies, 0.99),
     };
@@ -221,6 +252,7 @@ pub async fn measure_broker(folder: &std::path::Path, load: Load) -> anyhow::Res
             break;
         }
     }
+    broker.admit_devices();
     let expected = load.messages / load.devices.max(1) * load.devices;
     let started = Instant::now();
     publish_all(broker.address(), load, logins).await;

@@ -58,9 +58,6 @@ pub enum BenchCommand {
         /// Messages per second over all devices (default: as fast as the broker takes them).
         #[arg(long)]
         rate: Option<f64>,
-        /// Ingest connections to the broker.
-        #[arg(long, default_value_t = 4)]
-        connections: usize,
         /// Ingest round window, milliseconds.
         #[arg(long, default_value_t = 0)]
         window_ms: u64,
@@ -127,12 +124,11 @@ pub(super) async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
                 started.elapsed().as_secs_f64(),
             );
         }
-        BenchCommand::Ingest { devices, messages, rate, connections, window_ms } => {
+        BenchCommand::Ingest { devices, messages, rate, window_ms } => {
             let load = ingest::Load {
                 devices: devices.max(1),
                 messages,
                 rate,
-                connections: connections.max(1),
                 window: std::time::Duration::from_millis(window_ms),
             };
             let broker = ingest::measure_broker(tempfile_folder()?.path(), load).await?;
@@ -155,6 +151,10 @@ pub(super) async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
                 "ingest counters: broker acknowledged {} publishes; ingest {received} received, {acknowledged} acknowledged, {dead_lettered} dead letters",
                 figures.broker_acks
             );
+            for (device, runs) in figures.missing.iter().take(10) {
+                let runs: Vec<String> = runs.iter().map(|(first, last)| format!("{first}-{last}")).collect();
+                println!("not stored: {device} messages {}", runs.join(", "));
+            }
         }
         BenchCommand::ProjectionLag { devices, rounds, samples, rate } => {
             let folder = tempfile_folder()?;

@@ -62,8 +62,9 @@ pub struct MqttArgs {
     /// MQTT shared-subscription group, so several `serve` processes split the device stream.
     #[arg(long)]
     pub mqtt_shared_group: Option<String>,
-    /// Broker connections the ingest reads (more than one subscribe through a shared group; a
-    /// broker's limit on unacknowledged messages applies per connection).
+    /// Connections the ingest reads from an external broker with --mqtt-shared-group (they
+    /// subscribe through that group; a broker's limit on unacknowledged messages applies per
+    /// connection). The embedded broker is always read over one.
     #[arg(long, default_value_t = 4)]
     pub mqtt_ingest_connections: usize,
     /// Largest MQTT payload accepted, bytes.

@@ -6,9 +6,10 @@
 //! stores them once.
 //!
 //! A broker lets a client hold only so many unacknowledged messages (100 for the embedded
-//! broker, 20 by default for Mosquitto), which bounds a round. Several connections in one
-//! shared-subscription group multiply that bound, so a round groups more samples per device
-//! into one event.
+//! broker, 20 by default for Mosquitto), which bounds a round. With an external broker, several
+//! connections in one shared-subscription group multiply that bound, so a round groups more
+//! samples per device into one event. The embedded broker's shared groups can strand messages
+//! (see [`crate::mqtt::MqttService::start`]), so on it the ingest reads one connection.
 
 use super::backoff::Backoff;
 use super::endpoint::MqttEndpoint;
@@ -16,7 +17,7 @@ use super::pipeline::{InboundMessage, IngestPipeline};
 use super::topic::{shared, INGEST_FILTERS};
 use optibid_domain::time::Timestamp;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
-use rumqttc::{AsyncClient, Event, Packet, Publish, QoS, SubscribeFilter};
+use rumqttc::{AsyncClient, Event, Packet, Publish, QoS, SubscribeFilter, SubscribeReasonCode};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +55,8 @@ pub struct IngestStats {
     pub rounds: AtomicU64,
     /// Whether the client is connected to the broker.
     pub connected: AtomicBool,
+    /// Whether the broker has confirmed the ingest's subscriptions.
+    pub subscribed: AtomicBool,
     /// Whether a round failed on storage, after which nothing more is acknowledged.
     pub failed: AtomicBool,
 }
@@ -261,6 +264,13 @@ impl Poller {
                             tracing::error!(%error, "MQTT ingest cannot subscribe");
                         }
                     });
+                }
+                Ok(Event::Incoming(Packet::SubAck(ack))) if connection == 0 => {
+                    if ack.return_codes.iter().all(|code| matches!(code, SubscribeReasonCode::Success(_))) {
+                        stats.subscribed.store(true, Ordering::SeqCst);
+                    } else {
+                        tracing::error!(codes = ?ack.return_codes, "the broker refused an ingest subscription");
+                    }
                 }
                 Ok(_) => {}
                 Err(error) => {

@@ -23,7 +23,15 @@ use ingest::{IngestArguments, IngestMessage, IngestStats, MqttIngest};
 use pipeline::{IngestOptions, IngestPipeline};
 use ractor::{Actor, ActorRef};
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long `start` waits for the ingest's subscriptions before it lets devices in.
+const ADMISSION_WAIT: Duration = Duration::from_secs(10);
+
+/// How often the admission task looks at the ingest's subscriptions.
+const ADMISSION_POLL: Duration = Duration::from_millis(10);
 
 /// Largest payload the embedded broker passes on. It is far above the ingest's own limit, so an
 /// oversized device message reaches the ingest and becomes a dead letter with its reason instead
@@ -42,7 +50,8 @@ pub struct MqttSettings {
     pub external: Option<BrokerAddress>,
     /// Shared-subscription group, so several `serve` processes split one stream.
     pub shared_group: Option<String>,
-    /// Ingest connections to the broker (more than one subscribe through a shared group).
+    /// Ingest connections to an external broker with a shared group (the embedded broker is
+    /// read over one).
     pub ingest_connections: usize,
     /// Payload limits and auto-provisioning.
     pub ingest: IngestOptions,
@@ -84,6 +93,12 @@ pub struct MqttService {
 
 impl MqttService {
     /// Starts the broker (unless an external one is configured), the ingest and the downlink.
+    ///
+    /// On the embedded broker the ingest reads one connection, whatever `ingest_connections`
+    /// says: in rumqttd's shared groups a member that is not the group's current reader, and
+    /// finds the rest of the log within its window, waits for new data, and when it becomes the
+    /// current reader after the last publish of a burst, that rest is never delivered. Devices
+    /// are admitted once the ingest has subscribed, and `start` waits for that (up to 10 s).
     pub async fn start(
         platform: Arc<Platform>,
         credentials: ClientCredentials,
@@ -103,6 +118,7 @@ impl MqttService {
                 MqttEndpoint::External(address)
             }
             None => {
+                connections = 1;
                 let listen = settings.listen;
                 let broker = tokio::task::spawn_blocking(move || {
                     EmbeddedBroker::start(listen, credentials, BROKER_MAX_PAYLOAD_BYTES)
@@ -127,6 +143,12 @@ impl MqttService {
             stats: ingest_stats.clone(),
         };
         let (ingest, ingest_task) = Actor::spawn(None, MqttIngest, arguments).await?;
+        if let MqttEndpoint::Embedded(broker) = &endpoint {
+            let admission = tokio::spawn(admit_when_subscribed(broker.clone(), ingest_stats.clone()));
+            if tokio::time::timeout(ADMISSION_WAIT, admission).await.is_err() {
+                tracing::warn!("the ingest has not subscribed yet; devices are admitted once it has");
+            }
+        }
         Ok(Self { endpoint, ingest_stats, downlink_stats, ingest, ingest_task, _downlink: downlink })
     }
 
@@ -135,6 +157,15 @@ impl MqttService {
         self.ingest.stop(None);
         let _ = self.ingest_task.await;
     }
+}
+
+/// Lets devices into `broker` once the ingest's subscriptions are confirmed.
+async fn admit_when_subscribed(broker: EmbeddedBroker, stats: Arc<IngestStats>) {
+    while !stats.subscribed.load(Ordering::SeqCst) {
+        tokio::time::sleep(ADMISSION_POLL).await;
+    }
+    broker.admit_devices();
+    tracing::debug!("devices admitted to the embedded broker");
 }
 
 /// This data folder's node id: made once, kept, and used in MQTT client ids so the broker keeps
