@@ -132,12 +132,18 @@ impl<A: StoredAggregate> Actor for AggregateActor<A> {
 }
 
 impl<A: StoredAggregate> AggregateActorState<A> {
-    #[instrument(name = "actor.execute", skip_all, fields(stream = %self.args.stream, command = ?command))]
+    /// Decides and appends one command. The span names the command only at debug level:
+    /// formatting every telemetry observation with its rules costs a fifth of the ingest's
+    /// steady rate.
+    #[instrument(name = "actor.execute", skip_all, fields(stream = %self.args.stream, command = tracing::field::Empty))]
     async fn execute(
         &mut self,
         command: A::Command,
         metadata: CommandMetadata,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            tracing::Span::current().record("command", tracing::field::debug(&command));
+        }
         let stream = self.args.stream.clone();
         let key = metadata.idempotency_key.as_deref();
         if let Some(first_id) = key.map(|key| event_ids(&stream, Some(key), 1)[0]) {

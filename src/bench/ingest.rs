@@ -40,6 +40,8 @@ pub struct IngestFigures {
     pub broker_acks: usize,
     /// Messages the ingest received, acknowledged and sent to the dead letters.
     pub ingest_counts: (u64, u64, u64),
+    /// Ingest rounds run.
+    pub rounds: u64,
     /// Per device with messages not stored: the runs of missing message numbers (first, last).
     pub missing: Vec<(String, Vec<(u64, u64)>)>,
     /// Publish-to-durable latency, median.
@@ -98,16 +100,26 @@ fn missing_runs(
     missing
 }
 
-/// Publishes `load` from one client per device; each message carries its number in the
-/// device's sequence as its value, and sample timestamps increase per device. Returns
-/// the count of broker acknowledgements the publishers have received so far.
-async fn publish_all(address: SocketAddr, load: Load, logins: Vec<(DeviceId, String)>) -> Arc<AtomicUsize> {
+/// How long the publishers may take to connect before a measurement gives up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connects one client per device, waits until all are connected, then publishes `load` from
+/// them; each message carries its number in the device's sequence as its value, and sample
+/// timestamps increase per device. Returns, once publishing has begun, the count of broker
+/// acknowledgements the publishers have received so far.
+async fn publish_all(
+    address: SocketAddr,
+    load: Load,
+    logins: Vec<(DeviceId, String)>,
+) -> anyhow::Result<Arc<AtomicUsize>> {
     let broker_acks = Arc::new(AtomicUsize::new(0));
+    let connected = Arc::new(AtomicUsize::new(0));
+    let (go_tx, go) = tokio::sync::watch::channel(false);
     let per_device = load.messages / load.devices.max(1);
     let interval = load.rate.map(|rate| Duration::from_secs_f64(load.devices as f64 / rate));
     let mut tasks = tokio::task::JoinSet::new();
     for (device, secret) in logins {
-        let broker_acks = broker_acks.clone();
+        let (broker_acks, connected, mut go) = (broker_acks.clone(), connected.clone(), go.clone());
         tasks.spawn(async move {
             let mut options = MqttOptions::new(device.as_str(), address.ip().to_string(), address.port());
             options.set_credentials(device.as_str(), secret).set_keep_alive(Duration::from_secs(30));
@@ -117,6 +129,9 @@ async fn publish_all(address: SocketAddr, load: Load, logins: Vec<(DeviceId, Str
                 let mut count = 0;
                 loop {
                     match eventloop.poll().await {
+                        Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                            connected.fetch_add(1, AtomicOrdering::Relaxed);
+                        }
                         Ok(Event::Incoming(Packet::PubAck(_))) => {
                             count += 1;
                             broker_acks.fetch_add(1, AtomicOrdering::Relaxed);
@@ -127,6 +142,10 @@ async fn publish_all(address: SocketAddr, load: Load, logins: Vec<(DeviceId, Str
                     }
                 }
             });
+            if go.wait_for(|go| *go).await.is_err() {
+                connection.abort();
+                return;
+            }
             let topic = telemetry_topic(&device);
             let mut ticker = interval.map(tokio::time::interval);
             let mut last_ts = 0;
@@ -147,7 +166,18 @@ async fn publish_all(address: SocketAddr, load: Load, logins: Vec<(DeviceId, Str
         });
     }
     tasks.detach_all();
-    broker_acks
+    let deadline = Instant::now() + CONNECT_TIMEOUT;
+    while connected.load(AtomicOrdering::Relaxed) < load.devices {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {} of {} publishers connected within {CONNECT_TIMEOUT:?}",
+            connected.load(AtomicOrdering::Relaxed),
+            load.devices
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    go_tx.send(true)?;
+    Ok(broker_acks)
 }
 
 async fn register(
@@ -189,9 +219,9 @@ pub async fn measure_ingest(folder: &std::path::Path, load: Load) -> anyhow::Res
     let expected = load.messages / load.devices.max(1) * load.devices;
     let shared: Arc<dyn EventLog> = log.clone();
     let mut subscription = LogSubscription::new(shared, log.head().position + 1);
-    let started = Instant::now();
     let device_ids: Vec<String> = logins.iter().map(|(id, _)| id.to_string()).collect();
-    let broker_acks = publish_all(broker.address(), load, logins).await;
+    let broker_acks = publish_all(broker.address(), load, logins).await?;
+    let started = Instant::now();
     let mut latencies = Vec::with_capacity(expected);
     let mut stored: HashMap<String, BTreeSet<u64>> = HashMap::new();
     let mut events = 0;
@@ -218,6 +248,7 @@ pub async fn measure_ingest(folder: &std::path::Path, load: Load) -> anyhow::Res
         per_second: latencies.len() as f64 / elapsed,
         telemetry_events: events,
         broker_acks: broker_acks.load(AtomicOrdering::Relaxed),
+        rounds: service.ingest_stats.rounds.load(std::sync::atomic::Ordering::Relaxed),
         ingest_counts: (
             service.ingest_stats.received.load(std::sync::atomic::Ordering::Relaxed),
             service.ingest_stats.acknowledged.load(std::sync::atomic::Ordering::Relaxed),
@@ -254,8 +285,8 @@ pub async fn measure_broker(folder: &std::path::Path, load: Load) -> anyhow::Res
     }
     broker.admit_devices();
     let expected = load.messages / load.devices.max(1) * load.devices;
+    publish_all(broker.address(), load, logins).await?;
     let started = Instant::now();
-    publish_all(broker.address(), load, logins).await;
     let mut received = 0;
     let mut last_progress = Instant::now();
     while received < expected && last_progress.elapsed() < STALL {

@@ -148,8 +148,10 @@ pub(super) async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             );
             let (received, acknowledged, dead_lettered) = figures.ingest_counts;
             println!(
-                "ingest counters: broker acknowledged {} publishes; ingest {received} received, {acknowledged} acknowledged, {dead_lettered} dead letters",
-                figures.broker_acks
+                "ingest counters: broker acknowledged {} publishes; ingest {received} received, {acknowledged} acknowledged, {dead_lettered} dead letters, in {} rounds ({:.1} messages per round)",
+                figures.broker_acks,
+                figures.rounds,
+                acknowledged as f64 / figures.rounds.max(1) as f64
             );
             for (device, runs) in figures.missing.iter().take(10) {
                 let runs: Vec<String> = runs.iter().map(|(first, last)| format!("{first}-{last}")).collect();
