@@ -45,6 +45,27 @@ fn power_values(api: &Api, token: &str) -> Vec<f64> {
     stored_values(api, token, "inv-op1").into_iter().filter(|(m, _)| m == "power_w").map(|(_, v)| v).collect()
 }
 
+/// Writes `config` to `optibid.toml` in `dir` and returns its path.
+fn write_config(dir: &Path, config: &str) -> PathBuf {
+    let path = dir.join("optibid.toml");
+    std::fs::write(&path, config).expect("config written");
+    path
+}
+
+/// Registers inverter `id` with one metric, `power_w`.
+fn register_power_inverter(api: &Api, token: &str, id: &str, name: &str) {
+    let created = api.post(
+        "/api/v1/devices",
+        token,
+        json!({
+            "id": id, "name": name, "kind": "solar_inverter",
+            "protocol": "opcua", "site": "plant-1", "region": "eu", "tags": [], "firmware_version": "1.0.0",
+            "metrics": [{ "name": "power_w", "unit": "W", "normal_min": 0.0, "normal_max": 10000.0 }]
+        }),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn opcua_data_changes_become_telemetry_and_status_and_survive_a_server_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -91,8 +112,7 @@ metric = "power_w"
         label = server.node("inv-op1.label"),
         ghost = server.node("ghost.power"),
     );
-    let config_path = dir.path().join("optibid.toml");
-    std::fs::write(&config_path, config).expect("config written");
+    let config_path = write_config(dir.path(), &config);
 
     let (data, api) = Api::start_with(&["--config", &config_path.to_string_lossy()]);
     let token = api.admin();
@@ -191,20 +211,10 @@ metric = "power_w"
         url = server.url,
         power = server.node("inv-sec.power"),
     );
-    let config_path = dir.path().join("optibid.toml");
-    std::fs::write(&config_path, config).expect("config written");
+    let config_path = write_config(dir.path(), &config);
     let (_data, api) = Api::start_with(&["--config", &config_path.to_string_lossy()]);
     let token = api.admin();
-    let created = api.post(
-        "/api/v1/devices",
-        &token,
-        json!({
-            "id": "inv-sec", "name": "Inverter behind an encrypted channel", "kind": "solar_inverter",
-            "protocol": "opcua", "site": "plant-1", "region": "eu", "tags": [], "firmware_version": "1.0.0",
-            "metrics": [{ "name": "power_w", "unit": "W", "normal_min": 0.0, "normal_max": 10000.0 }]
-        }),
-    );
-    assert_eq!(created.status, 201, "{}", created.body);
+    register_power_inverter(&api, &token, "inv-sec", "Inverter behind an encrypted channel");
     wait_for("the encrypted OPC UA session", || {
         api.get("/readyz", &token).body["opcua"][0]["connected"] == Value::Bool(true)
     });
@@ -266,21 +276,11 @@ metric = "power_w"
     };
     let config = section("operator-login", "inv-x509", &operator_certificate, &operator_key)
         + &section("intruder-login", "inv-intruder", &intruder_certificate, &intruder_key);
-    let config_path = dir.path().join("optibid.toml");
-    std::fs::write(&config_path, config).expect("config written");
+    let config_path = write_config(dir.path(), &config);
     let (_data, api) = Api::start_with(&["--config", &config_path.to_string_lossy()]);
     let token = api.admin();
     for device in ["inv-x509", "inv-intruder"] {
-        let created = api.post(
-            "/api/v1/devices",
-            &token,
-            json!({
-                "id": device, "name": "Inverter behind a certificate login", "kind": "solar_inverter",
-                "protocol": "opcua", "site": "plant-1", "region": "eu", "tags": [], "firmware_version": "1.0.0",
-                "metrics": [{ "name": "power_w", "unit": "W", "normal_min": 0.0, "normal_max": 10000.0 }]
-            }),
-        );
-        assert_eq!(created.status, 201, "{}", created.body);
+        register_power_inverter(&api, &token, device, "Inverter behind a certificate login");
     }
     let endpoint = |name: &str| {
         let ready = api.get("/readyz", &token).body;
@@ -321,8 +321,7 @@ metric = "power_w"
         certificate = certificate.display(),
         key = other_key.display(),
     );
-    let config_path = dir.path().join("optibid.toml");
-    std::fs::write(&config_path, config).expect("config written");
+    let config_path = write_config(dir.path(), &config);
     let output = common::optibid(&[
         "serve",
         "--data",
