@@ -325,7 +325,7 @@ pub fn rebuild_all(
     for target in &mut rebuilding {
         target.writes.insert(CHECKPOINT_KEY, &head.to_be_bytes());
         target.flush(head)?;
-        swap_in(database, target, head)?;
+        swap_in(log, target, head)?;
     }
     progress(head);
     Ok(head)
@@ -333,12 +333,13 @@ pub fn rebuild_all(
 
 /// Makes the rebuilt tree the projection's model tree (one entry of [`MODEL_TREES`], durable
 /// before the replaced tree is dropped).
-fn swap_in(database: &sled::Db, target: &Rebuilding, head: u64) -> Result<(), ProjectionFailure> {
+fn swap_in(log: &SledEventLog, target: &Rebuilding, head: u64) -> Result<(), ProjectionFailure> {
+    let database = log.database();
     let storage = |e: sled::Error| target.fail(head, e);
     let name = target.model.name();
     let replaced = model_tree(database, name).map_err(storage)?;
     database.open_tree(MODEL_TREES).map_err(storage)?.insert(name, target.scratch.name()).map_err(storage)?;
-    database.flush().map_err(storage)?;
+    log.durability().wait_blocking().map_err(|e| target.fail(head, e))?;
     if replaced.name() != target.scratch.name() {
         database.drop_tree(replaced.name()).map_err(storage)?;
     }

@@ -35,7 +35,7 @@ fn flip_byte(data: &Path, position: u64, offset_from_end: usize) {
     let index = bytes.len() - offset_from_end;
     bytes[index] ^= 0x01;
     tree.insert(key, bytes).expect("writes");
-    log.database().flush().expect("flushes");
+    log.durability().wait_blocking().expect("durable");
 }
 
 #[test]
@@ -82,7 +82,7 @@ fn a_checkpoint_proves_the_log_unchanged_and_catches_truncation() {
     for position in 101..=head {
         log.raw_events_tree().remove(keys::log_key(position)).expect("removes");
     }
-    log.database().flush().expect("flushes");
+    log.durability().wait_blocking().expect("durable");
     drop(log);
     let truncated = optibid(&["audit", "verify", "--data", &data.to_string_lossy(), "--checkpoint", &kept]);
     assert_eq!(truncated.status.code(), Some(2), "{}", stdout(&truncated));

@@ -200,8 +200,8 @@ async fn register(
 pub async fn measure_ingest(folder: &std::path::Path, load: Load) -> anyhow::Result<IngestFigures> {
     let log = Arc::new(SledEventLog::open(folder)?);
     let platform = Arc::new(Platform::start(log.clone(), DirectoryConfig::default()).await?);
-    let credentials = ClientCredentials::open(log.database())?;
-    let dead_letters = DeadLetterStore::open(log.database(), 1_000)?;
+    let credentials = ClientCredentials::open(&log)?;
+    let dead_letters = DeadLetterStore::open(&log, 1_000)?;
     let logins = register(&platform, &credentials, load.devices).await?;
     let settings = MqttSettings {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -265,8 +265,8 @@ pub async fn measure_ingest(folder: &std::path::Path, load: Load) -> anyhow::Res
 
 /// Measures the embedded broker alone: the same publishers, one QoS 1 subscriber.
 pub async fn measure_broker(folder: &std::path::Path, load: Load) -> anyhow::Result<BrokerFigures> {
-    let db = sled::open(folder)?;
-    let credentials = ClientCredentials::open(&db)?;
+    let log = SledEventLog::open(folder)?;
+    let credentials = ClientCredentials::open(&log)?;
     let mut logins = Vec::with_capacity(load.devices);
     for n in 0..load.devices {
         let id = DeviceId::new(format!("bench-{n:06}"))?;

@@ -7,6 +7,7 @@
 //!   inserts with one flush per batch and per event.
 //! - [`replay`]: full-log verification throughput, beside a raw sled scan with a BLAKE3 chain.
 //! - [`ingest`]: MQTT publish to durable telemetry event, beside the broker alone.
+//! - [`registrations`]: device registrations per second over real HTTP.
 //! - [`rehydration`]: time to bring an instance back from snapshot plus tail.
 //! - [`memory`]: resident memory of many live device actors.
 //! - [`projection_lag`]: live lag of every read model while telemetry is appended.
@@ -17,6 +18,7 @@ pub mod appends;
 pub mod ingest;
 pub mod memory;
 pub mod projection_lag;
+pub mod registrations;
 pub mod rehydration;
 pub mod replay;
 pub mod telemetry_fill;

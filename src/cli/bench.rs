@@ -2,7 +2,7 @@
 
 use crate::actors::{DirectoryConfig, Platform};
 use crate::bench::appends::RawLayout;
-use crate::bench::{appends, ingest, memory, projection_lag, rehydration, replay, telemetry_fill};
+use crate::bench::{appends, ingest, memory, projection_lag, registrations, rehydration, replay, telemetry_fill};
 use crate::store::{EventLog, SledEventLog};
 use anyhow::Context;
 use std::io::Write;
@@ -93,6 +93,15 @@ pub enum BenchCommand {
         /// Events per second over all devices (default: as fast as the log takes them).
         #[arg(long)]
         rate: Option<f64>,
+    },
+    /// Device registrations per second over HTTP (event and MQTT secret durable per answer).
+    Registrations {
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Registrations in all.
+        #[arg(long, default_value_t = 10_000)]
+        devices: usize,
     },
     /// Resident memory of many live device actors.
     Actors {
@@ -199,6 +208,14 @@ pub(super) async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             println!(
                 "rehydration of {} devices with {} events (snapshot every {snapshot_every}): median {:?} from snapshot, {:?} full replay; actor spawn + first answer median {:?}",
                 figures.instances, figures.events_per_instance, figures.rehydrate_p50, figures.replay_p50, figures.spawn_p50
+            );
+        }
+        BenchCommand::Registrations { clients, devices } => {
+            let load = registrations::RegistrationLoad { clients: clients.max(1), devices: devices.max(1) };
+            let figures = registrations::measure(tempfile_folder()?.path(), load).await?;
+            println!(
+                "registrations over HTTP, {} clients: {} registered, {:.0}/s, p50 {:?}, p99 {:?}",
+                load.clients, figures.registered, figures.per_second, figures.p50, figures.p99
             );
         }
         BenchCommand::Actors { count } => {

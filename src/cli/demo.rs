@@ -32,7 +32,7 @@ pub struct DemoArgs {
 pub(super) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.rate > 0.0 && args.rate <= 1_000.0, "--rate must be above 0 and at most 1000");
     let running = RunningServer::start(&args.serve).await?;
-    let token = running.state.tokens.create("demo", Role::Admin)?;
+    let token = running.state.tokens.create("demo", Role::Admin).await?;
     let plan = FleetPlan::new("demo", args.devices, args.edge_nodes)?;
     let secrets = register_in_process(&running.platform, &running.state.credentials, &plan).await?;
     let broker = match &running.mqtt.endpoint {

@@ -158,7 +158,7 @@ impl RunningServer {
         let platform = Arc::new(Platform::start(log, config).await?.with_alert_rules(file_config.alert_rules.clone()));
         let state = Arc::new(AppState::start(platform.clone())?);
         if state.tokens.is_empty() {
-            let token = state.tokens.create("admin", Role::Admin)?;
+            let token = state.tokens.create("admin", Role::Admin).await?;
             println!("first start: admin token (shown only once, keep it): {token}");
         }
         let listener = TcpListener::bind(args.http).with_context(|| {

@@ -26,7 +26,7 @@ pub(super) async fn run(command: TokenCommand) -> anyhow::Result<ExitCode> {
     let TokenCommand::Create { data, role, name } = command;
     std::fs::create_dir_all(&data.data)?;
     let log = SledEventLog::open(&data.data)?;
-    let token = TokenStore::open(log.database())?.create(&name, role)?;
+    let token = TokenStore::open(&log)?.create(&name, role).await?;
     println!("{token}");
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 
 use super::error::ApiError;
 use super::AppState;
+use crate::store::{Durability, SledEventLog, StoreError};
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -49,12 +50,13 @@ struct TokenRecord {
 #[derive(Clone)]
 pub struct TokenStore {
     tree: sled::Tree,
+    durability: Durability,
 }
 
 impl TokenStore {
-    /// Opens the token tree of `db`.
-    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
-        Ok(Self { tree: db.open_tree(TOKENS_TREE)? })
+    /// Opens the token tree beside `log`.
+    pub fn open(log: &SledEventLog) -> Result<Self, StoreError> {
+        Ok(Self { tree: log.database().open_tree(TOKENS_TREE)?, durability: log.durability() })
     }
 
     /// Whether no token exists yet.
@@ -62,13 +64,14 @@ impl TokenStore {
         self.tree.is_empty()
     }
 
-    /// Creates a token with `role`, stores its hash, and returns the token (shown only now).
-    pub fn create(&self, name: &str, role: Role) -> Result<String, sled::Error> {
+    /// Creates a token with `role`, stores its hash durably, and returns the token (shown only
+    /// now).
+    pub async fn create(&self, name: &str, role: Role) -> Result<String, StoreError> {
         let token = format!("obt_{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
         let record = TokenRecord { name: name.to_owned(), role };
         let bytes = postcard::to_stdvec(&record).unwrap_or_default();
         self.tree.insert(blake3::hash(token.as_bytes()).as_bytes(), bytes)?;
-        self.tree.flush()?;
+        self.durability.wait().await?;
         Ok(token)
     }
 

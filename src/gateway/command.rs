@@ -157,6 +157,7 @@ pub async fn run_command<A: StoredAggregate>(
     if let Some(key) = &cache_key {
         let stored = StoredResponse { status: status.as_u16(), body: bytes.clone() };
         state.idempotency.insert(key, postcard::to_stdvec(&stored).unwrap_or_default())?;
+        state.platform.log.durability().wait().await?;
     }
     let mut response = HttpResponse::build(status);
     if let Some(version) = version {

@@ -23,6 +23,6 @@ async fn create(state: web::Data<AppState>, principal: Principal, body: web::Byt
     if request.name.trim().is_empty() {
         return Err(ApiError::bad_request("field `name`: must not be empty"));
     }
-    let token = state.tokens.create(&request.name, request.role)?;
+    let token = state.tokens.create(&request.name, request.role).await?;
     Ok(HttpResponse::Created().json(json!({ "name": request.name, "role": request.role, "token": token })))
 }

@@ -165,8 +165,8 @@ mod tests {
     #[tokio::test]
     async fn devices_are_refused_until_admitted() {
         let folder = tempfile::tempdir().expect("temp dir");
-        let db = sled::open(folder.path()).expect("sled");
-        let credentials = ClientCredentials::open(&db).expect("credentials");
+        let log = crate::store::SledEventLog::open(folder.path()).expect("log");
+        let credentials = ClientCredentials::open(&log).expect("credentials");
         let secret = credentials.issue("inv-early").await.expect("secret");
         let listen = SocketAddr::from(([127, 0, 0, 1], 0));
         let broker = tokio::task::spawn_blocking(move || EmbeddedBroker::start(listen, credentials, 1 << 16))

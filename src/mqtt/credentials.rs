@@ -3,6 +3,7 @@
 //! client connect only with a known login (a device id, or `edge:` and an edge node id) as user
 //! name and that login's secret.
 
+use crate::store::{Durability, SledEventLog, StoreError};
 use optibid_domain::ids::{DeviceId, EdgeNodeId};
 
 /// Name of the sled tree that holds device secret hashes.
@@ -26,20 +27,21 @@ pub fn edge_login(node: &EdgeNodeId) -> String {
 #[derive(Clone)]
 pub struct ClientCredentials {
     tree: sled::Tree,
+    durability: Durability,
 }
 
 impl ClientCredentials {
-    /// Opens the store in `db`.
-    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
-        Ok(Self { tree: db.open_tree(CREDENTIALS_TREE)? })
+    /// Opens the store beside `log`.
+    pub fn open(log: &SledEventLog) -> Result<Self, StoreError> {
+        Ok(Self { tree: log.database().open_tree(CREDENTIALS_TREE)?, durability: log.durability() })
     }
 
     /// Issues a new secret for `login`, replacing any earlier one, and makes it durable.
     /// Returns the secret: it is not stored and cannot be shown again.
-    pub async fn issue(&self, login: &str) -> Result<String, sled::Error> {
+    pub async fn issue(&self, login: &str) -> Result<String, StoreError> {
         let secret = format!("{SECRET_PREFIX}{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
         self.tree.insert(login.as_bytes(), blake3::hash(secret.as_bytes()).as_bytes())?;
-        self.tree.flush_async().await?;
+        self.durability.wait().await?;
         Ok(secret)
     }
 
@@ -59,8 +61,8 @@ mod tests {
     #[tokio::test]
     async fn only_the_latest_secret_of_the_right_device_verifies() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = sled::open(dir.path()).expect("sled opens");
-        let credentials = ClientCredentials::open(&db).expect("tree opens");
+        let log = SledEventLog::open(dir.path()).expect("log opens");
+        let credentials = ClientCredentials::open(&log).expect("tree opens");
         let device = DeviceId::new("inv-1").expect("valid id");
         let first = credentials.issue(&device_login(&device)).await.expect("issued");
         assert!(first.starts_with(SECRET_PREFIX));

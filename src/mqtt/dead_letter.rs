@@ -2,6 +2,7 @@
 //! first bytes and the time, so an operator can see what devices send wrong. Nothing that is
 //! already stored is touched by a bad message.
 
+use crate::store::{Durability, SledEventLog, StoreError};
 use optibid_domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -113,6 +114,9 @@ pub enum DeadLetterError {
     /// The storage engine failed.
     #[error("dead-letter storage failed: {0}")]
     Storage(#[from] sled::Error),
+    /// The records could not be made durable.
+    #[error("dead letters could not be made durable: {0}")]
+    Durability(#[from] StoreError),
     /// A stored record cannot be decoded.
     #[error("dead letter {0} cannot be decoded: {1}")]
     Corrupt(u64, postcard::Error),
@@ -123,16 +127,19 @@ pub enum DeadLetterError {
 #[derive(Clone)]
 pub struct DeadLetterStore {
     db: sled::Db,
+    durability: Durability,
     tree: sled::Tree,
     capacity: usize,
     counts: Arc<[AtomicU64; 11]>,
 }
 
 impl DeadLetterStore {
-    /// Opens the store in `db`, keeping at most `capacity` records.
-    pub fn open(db: &sled::Db, capacity: usize) -> Result<Self, DeadLetterError> {
+    /// Opens the store beside `log`, keeping at most `capacity` records.
+    pub fn open(log: &SledEventLog, capacity: usize) -> Result<Self, DeadLetterError> {
+        let db = log.database();
         Ok(Self {
             db: db.clone(),
+            durability: log.durability(),
             tree: db.open_tree(DEAD_LETTERS_TREE)?,
             capacity: capacity.max(1),
             counts: Arc::new(std::array::from_fn(|_| AtomicU64::new(0))),
@@ -175,7 +182,7 @@ impl DeadLetterStore {
 
     /// Makes every recorded dead letter durable.
     pub async fn flush(&self) -> Result<(), DeadLetterError> {
-        self.db.flush_async().await?;
+        self.durability.wait().await?;
         Ok(())
     }
 
@@ -212,16 +219,16 @@ impl DeadLetterStore {
 mod tests {
     use super::*;
 
-    fn store(capacity: usize) -> (tempfile::TempDir, DeadLetterStore) {
+    fn store(capacity: usize) -> (tempfile::TempDir, SledEventLog, DeadLetterStore) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = sled::open(dir.path()).expect("sled opens");
-        let store = DeadLetterStore::open(&db, capacity).expect("tree opens");
-        (dir, store)
+        let log = SledEventLog::open(dir.path()).expect("log opens");
+        let store = DeadLetterStore::open(&log, capacity).expect("tree opens");
+        (dir, log, store)
     }
 
     #[test]
     fn records_page_and_filter() {
-        let (_dir, store) = store(100);
+        let (_dir, _log, store) = store(100);
         let first = store
             .record(DeadLetterReason::MalformedJson, "eof", "optibid/v1/devices/a/telemetry", b"{", Timestamp(5))
             .expect("recorded");
@@ -242,7 +249,7 @@ mod tests {
 
     #[test]
     fn keeps_only_the_most_recent_and_the_first_bytes() {
-        let (_dir, store) = store(3);
+        let (_dir, _log, store) = store(3);
         let payload = vec![b'x'; 1000];
         for i in 0..5 {
             store.record(DeadLetterReason::PayloadTooLarge, "big", "t", &payload, Timestamp(i)).expect("recorded");

@@ -14,6 +14,7 @@ pub mod recent_samples;
 pub mod topic;
 
 use crate::actors::Platform;
+use crate::store::{SledEventLog, StoreError};
 use broker::{BrokerError, EmbeddedBroker};
 use credentials::ClientCredentials;
 use dead_letter::DeadLetterStore;
@@ -73,6 +74,9 @@ pub enum MqttError {
     /// Storage failed.
     #[error("MQTT storage failed: {0}")]
     Storage(#[from] sled::Error),
+    /// The store could not make this node's id durable.
+    #[error("MQTT storage failed: {0}")]
+    Store(#[from] StoreError),
     /// The ingest actor did not start.
     #[error("cannot start the MQTT ingest actor: {0}")]
     Spawn(#[from] ractor::SpawnErr),
@@ -127,7 +131,7 @@ impl MqttService {
                 MqttEndpoint::Embedded(broker.map_err(|e| BrokerError::Thread(std::io::Error::other(e)))??)
             }
         };
-        let node = node_id(platform.log.database())?;
+        let node = node_id(&platform.log).await?;
         let ingest_stats = Arc::new(IngestStats::default());
         let downlink_stats = Arc::new(DownlinkStats::default());
         let downlink =
@@ -170,14 +174,14 @@ async fn admit_when_subscribed(broker: EmbeddedBroker, stats: Arc<IngestStats>) 
 
 /// This data folder's node id: made once, kept, and used in MQTT client ids so the broker keeps
 /// each node's session across restarts.
-fn node_id(db: &sled::Db) -> Result<String, sled::Error> {
-    let tree = db.open_tree(NODE_TREE)?;
+async fn node_id(log: &SledEventLog) -> Result<String, StoreError> {
+    let tree = log.database().open_tree(NODE_TREE)?;
     let fresh = uuid::Uuid::new_v4().simple().to_string();
     let stored = tree.compare_and_swap(b"id", None as Option<&[u8]>, Some(fresh.as_bytes()))?;
     let id = match stored {
         Ok(()) => fresh,
         Err(current) => current.current.map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or(fresh),
     };
-    tree.flush()?;
+    log.durability().wait().await?;
     Ok(id.chars().take(12).collect())
 }

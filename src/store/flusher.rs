@@ -18,6 +18,8 @@ pub(super) enum Reply {
     Append(oneshot::Sender<Result<AppendOutcome, StoreError>>, Result<AppendOutcome, StoreError>),
     /// To an import.
     Import(oneshot::Sender<Result<LogHead, StoreError>>, Result<LogHead, StoreError>),
+    /// To a durability wait.
+    Barrier(oneshot::Sender<Result<(), StoreError>>),
 }
 
 impl Reply {
@@ -29,6 +31,8 @@ impl Reply {
             (Reply::Import(tx, result), None) => drop(tx.send(result)),
             (Reply::Append(tx, _), Some(reason)) => drop(tx.send(Err(stopped(reason)))),
             (Reply::Import(tx, _), Some(reason)) => drop(tx.send(Err(stopped(reason)))),
+            (Reply::Barrier(tx), None) => drop(tx.send(Ok(()))),
+            (Reply::Barrier(tx), Some(reason)) => drop(tx.send(Err(stopped(reason)))),
         }
     }
 }

@@ -6,12 +6,14 @@
 //! - `writer` and `flusher` (private): the single writer applies each group as one atomic batch;
 //!   the flusher flushes once for every group waiting and only then answers their appenders.
 //! - [`sled_log`]: [`SledEventLog`], the [`EventLog`] on sled.
+//! - [`durability`]: waits that make writes beside the log durable through its flusher.
 //! - [`subscription`]: live tailing of the global log.
 //! - [`esrs_adapter`]: the same rules and log behind `esrs`'s traits.
 //! - [`prune`]: removing old telemetry payloads while keeping their hashes.
 
 pub mod chain;
 pub mod codec;
+pub mod durability;
 mod error;
 pub mod esrs_adapter;
 mod event_log;
@@ -24,6 +26,7 @@ mod stream_name;
 pub mod subscription;
 mod writer;
 
+pub use durability::Durability;
 pub use error::StoreError;
 pub use event_log::{AppendOutcome, BoxFuture, EventLog, ExpectedVersion, LogHead};
 pub use record::{

@@ -45,6 +45,6 @@ pub fn prune_telemetry(log: &SledEventLog, before_ms: i64) -> Result<PruneReport
         }
     }
     tree.apply_batch(batch)?;
-    log.database().flush()?;
+    log.durability().wait_blocking()?;
     Ok(report)
 }

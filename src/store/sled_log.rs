@@ -1,6 +1,7 @@
 //! The event log on sled.
 
 use super::codec::decode_record;
+use super::durability::Durability;
 use super::error::StoreError;
 use super::event_log::{AppendOutcome, BoxFuture, EventLog, ExpectedVersion, LogHead};
 use super::flusher::{self, Failure};
@@ -31,6 +32,7 @@ pub struct SledEventLog {
     db: sled::Db,
     events: sled::Tree,
     inbox: Mutex<Option<mpsc::Sender<WriterMessage>>>,
+    durability: Durability,
     head: watch::Receiver<LogHead>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -69,6 +71,7 @@ impl SledEventLog {
             path: path.to_owned(),
             db,
             events,
+            durability: Durability::new(&inbox_tx),
             inbox: Mutex::new(Some(inbox_tx)),
             head: head_rx,
             threads: Mutex::new(vec![writer, flusher]),
@@ -89,9 +92,16 @@ impl SledEventLog {
     }
 
     /// The sled database, for components that keep their own trees beside the log (snapshots,
-    /// projections).
+    /// projections). They make their writes durable through [`SledEventLog::durability`], never
+    /// by flushing it themselves.
     pub fn database(&self) -> &sled::Db {
         &self.db
+    }
+
+    /// Waits that make writes to other trees of [`SledEventLog::database`] durable. Nothing else
+    /// may flush the database.
+    pub fn durability(&self) -> Durability {
+        self.durability.clone()
     }
 
     /// The raw tree of the log. Only audit tooling and tests that prove tamper detection touch it.

@@ -37,6 +37,12 @@ pub(super) enum WriterMessage {
         /// Where to answer.
         reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
     },
+    /// Answer once everything written to the database so far is durable (see
+    /// [`super::durability`]).
+    Barrier {
+        /// Where to answer.
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
     /// Restore records exported from another store; they must continue this log exactly.
     Import {
         /// The records, in global order.
@@ -97,6 +103,7 @@ impl Writer {
                     let result = self.stage_import(&mut group, records);
                     group.replies.push(Reply::Import(reply, result));
                 }
+                WriterMessage::Barrier { reply } => group.replies.push(Reply::Barrier(reply)),
             }
         }
         let staged = started.elapsed();
@@ -279,10 +286,13 @@ fn import_mismatch(head: &LogHead, stream_version: StreamVersion, record: &Recor
     }
     None
 }
+
 fn refuse(message: WriterMessage, reason: &str) {
+    let stopped = || StoreError::WriterStopped(reason.to_owned());
     match message {
-        WriterMessage::Append { reply, .. } => drop(reply.send(Err(StoreError::WriterStopped(reason.to_owned())))),
-        WriterMessage::Import { reply, .. } => drop(reply.send(Err(StoreError::WriterStopped(reason.to_owned())))),
+        WriterMessage::Append { reply, .. } => drop(reply.send(Err(stopped()))),
+        WriterMessage::Import { reply, .. } => drop(reply.send(Err(stopped()))),
+        WriterMessage::Barrier { reply } => drop(reply.send(Err(stopped()))),
     }
 }
 
