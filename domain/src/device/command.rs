@@ -190,6 +190,23 @@ pub enum DeviceCommand {
         /// When the assessment was made.
         at: Timestamp,
     },
+    /// The device's connection came up or went down: connecting brings an offline device
+    /// online, losing the connection takes a connected one offline.
+    ObservePresence {
+        /// Whether the device is connected now.
+        connected: bool,
+        /// Why (for example `keep-alive expired`).
+        reason: String,
+        /// When.
+        at: Timestamp,
+    },
+    /// The device acknowledged receiving a command (its MQTT PUBACK, or its broker's).
+    RecordCommandDelivery {
+        /// Which command.
+        command_id: CommandId,
+        /// When.
+        at: Timestamp,
+    },
     /// Take the device out of service for good.
     Decommission {
         /// Why.

@@ -81,6 +81,8 @@ pub(super) fn decide(state: &DeviceState, command: DeviceCommand) -> Result<Vec<
         }
         DeviceCommand::ObserveTelemetry { extremes, at, rules } => Ok(observe_telemetry(state, &extremes, at, &rules)),
         DeviceCommand::AssessCondition { findings, at } => Ok(condition_alerts(state, &findings, at)),
+        DeviceCommand::ObservePresence { connected, reason, at } => Ok(observe_presence(state, connected, reason, at)),
+        DeviceCommand::RecordCommandDelivery { command_id, at } => record_delivery(state, command_id, at),
         DeviceCommand::Decommission { reason, at } => Ok(vec![DeviceEvent::Decommissioned { reason, at }]),
     }
 }
@@ -179,6 +181,27 @@ fn record_response(
         CommandResponse::Failed { reason } => DeviceEvent::CommandFailed { command_id, reason, at },
     };
     Ok(vec![event])
+}
+
+/// A connection coming up brings an offline device online; one going down takes an online or
+/// degraded device offline. A device in maintenance keeps its status either way.
+fn observe_presence(state: &DeviceState, connected: bool, reason: String, at: Timestamp) -> Vec<DeviceEvent> {
+    let to = match (state.status, connected) {
+        (DeviceStatus::Offline, true) => DeviceStatus::Online,
+        (DeviceStatus::Online | DeviceStatus::Degraded, false) => DeviceStatus::Offline,
+        _ => return Vec::new(),
+    };
+    vec![DeviceEvent::StatusChanged { from: state.status, to, reason: Some(reason), from_telemetry: false, at }]
+}
+
+/// The first acknowledgement of a delivery is recorded; a repeated one, or one for a command that
+/// has finished meanwhile, changes nothing.
+fn record_delivery(state: &DeviceState, command_id: CommandId, at: Timestamp) -> Result<Vec<DeviceEvent>, DeviceError> {
+    let record = state.command(&command_id).ok_or_else(|| DeviceError::UnknownCommand(command_id.clone()))?;
+    if record.delivered_at.is_some() || !record.state.is_pending() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![DeviceEvent::CommandDelivered { command_id, at }])
 }
 
 fn time_out_command(

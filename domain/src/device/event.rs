@@ -159,6 +159,13 @@ pub enum DeviceEvent {
         /// When.
         at: Timestamp,
     },
+    /// The device received a command (its acknowledgement of the delivery).
+    CommandDelivered {
+        /// Which command.
+        command_id: CommandId,
+        /// When.
+        at: Timestamp,
+    },
 }
 
 impl DeviceEvent {
@@ -180,7 +187,8 @@ impl DeviceEvent {
             | DeviceEvent::AlertResolved { at, .. }
             | DeviceEvent::MaintenanceScheduled { at, .. }
             | DeviceEvent::MaintenanceCompleted { at, .. }
-            | DeviceEvent::Decommissioned { at, .. } => *at,
+            | DeviceEvent::Decommissioned { at, .. }
+            | DeviceEvent::CommandDelivered { at, .. } => *at,
         }
     }
 }
@@ -204,6 +212,7 @@ impl EventName for DeviceEvent {
             DeviceEvent::MaintenanceScheduled { .. } => "device.maintenance_scheduled",
             DeviceEvent::MaintenanceCompleted { .. } => "device.maintenance_completed",
             DeviceEvent::Decommissioned { .. } => "device.decommissioned",
+            DeviceEvent::CommandDelivered { .. } => "device.command_delivered",
         }
     }
 }

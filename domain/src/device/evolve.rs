@@ -17,10 +17,12 @@ pub(super) fn evolve(mut state: DeviceState, event: DeviceEvent) -> DeviceState 
             state.status = to;
             state.degraded_by_telemetry = to == DeviceStatus::Degraded && from_telemetry;
         }
-        DeviceEvent::CommandIssued { command_id, name, deadline, at, .. } => {
+        DeviceEvent::CommandIssued { command_id, name, params, deadline, at } => {
             state.commands.push(DeviceCommandRecord {
                 command_id,
                 name,
+                params,
+                delivered_at: None,
                 issued_at: at,
                 deadline,
                 state: CommandState::Issued,
@@ -73,6 +75,11 @@ pub(super) fn evolve(mut state: DeviceState, event: DeviceEvent) -> DeviceState 
             trim_finished(&mut state.maintenance, |m| m.completed_at.is_some());
         }
         DeviceEvent::Decommissioned { at, .. } => state.decommissioned_at = Some(at),
+        DeviceEvent::CommandDelivered { command_id, at } => {
+            if let Some(command) = state.commands.iter_mut().find(|c| c.command_id == command_id) {
+                command.delivered_at = Some(at);
+            }
+        }
     }
     state
 }

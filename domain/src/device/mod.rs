@@ -34,7 +34,7 @@ pub struct Device;
 impl Aggregate for Device {
     const NAME: &'static str = "device";
     const EVENT_SCHEMA_VERSION: u16 = 1;
-    const STATE_SCHEMA_VERSION: u16 = 1;
+    const STATE_SCHEMA_VERSION: u16 = 2;
     type State = DeviceState;
     type Command = DeviceCommand;
     type Event = DeviceEvent;

@@ -130,6 +130,10 @@ pub struct DeviceCommandRecord {
     pub command_id: CommandId,
     /// Its name.
     pub name: String,
+    /// Its parameters (JSON text), kept so that it can be delivered again after a reconnect.
+    pub params: String,
+    /// When the device acknowledged receiving it, once it did.
+    pub delivered_at: Option<Timestamp>,
     /// When it was issued.
     pub issued_at: Timestamp,
     /// When the device must have finished.
@@ -200,6 +204,11 @@ impl DeviceState {
     /// Whether the device has been registered.
     pub fn is_registered(&self) -> bool {
         self.profile.is_some()
+    }
+
+    /// Pending commands the device has not acknowledged receiving yet, oldest first.
+    pub fn undelivered_commands(&self) -> impl Iterator<Item = &DeviceCommandRecord> {
+        self.commands.iter().filter(|c| c.state.is_pending() && c.delivered_at.is_none())
     }
 
     /// The command with this id, if the state still holds it.

@@ -250,6 +250,66 @@ fn times_a_command_out_only_after_its_deadline() {
 }
 
 #[test]
+fn records_the_first_delivery_of_a_pending_command_only() {
+    let delivered = DeviceEvent::CommandDelivered { command_id: command_id(), at: Timestamp(11) };
+    given::<Device>([registered(), issued()])
+        .when(DeviceCommand::RecordCommandDelivery { command_id: command_id(), at: Timestamp(11) })
+        .then(vec![delivered.clone()]);
+    given::<Device>([registered(), issued(), delivered])
+        .when(DeviceCommand::RecordCommandDelivery { command_id: command_id(), at: Timestamp(12) })
+        .then(vec![]);
+    let succeeded =
+        DeviceEvent::CommandSucceeded { command_id: command_id(), detail: "ok".to_owned(), at: Timestamp(15) };
+    given::<Device>([registered(), issued(), succeeded])
+        .when(DeviceCommand::RecordCommandDelivery { command_id: command_id(), at: Timestamp(16) })
+        .then(vec![]);
+    given::<Device>([registered()])
+        .when(DeviceCommand::RecordCommandDelivery { command_id: command_id(), at: Timestamp(16) })
+        .then_error(DeviceError::UnknownCommand(command_id()));
+}
+
+#[test]
+fn a_delivered_command_is_no_longer_waiting_for_delivery() {
+    let state = Device::fold(DeviceState::default(), vec![registered(), issued()]);
+    assert_eq!(state.undelivered_commands().map(|c| c.params.as_str()).collect::<Vec<_>>(), vec!["{}"]);
+    let state =
+        Device::fold(state, vec![DeviceEvent::CommandDelivered { command_id: command_id(), at: Timestamp(11) }]);
+    assert_eq!(state.undelivered_commands().count(), 0);
+    assert_eq!(state.command(&command_id()).and_then(|c| c.delivered_at), Some(Timestamp(11)));
+}
+
+#[test]
+fn presence_brings_a_device_online_and_takes_it_offline() {
+    let connect = |at| DeviceCommand::ObservePresence { connected: true, reason: "connected".to_owned(), at };
+    let drop = |at| DeviceCommand::ObservePresence { connected: false, reason: "keep-alive expired".to_owned(), at };
+    let online = DeviceEvent::StatusChanged {
+        from: DeviceStatus::Offline,
+        to: DeviceStatus::Online,
+        reason: Some("connected".to_owned()),
+        from_telemetry: false,
+        at: Timestamp(5),
+    };
+    given::<Device>([registered()]).when(connect(Timestamp(5))).then(vec![online.clone()]);
+    given::<Device>([registered(), online.clone()]).when(connect(Timestamp(6))).then(vec![]);
+    given::<Device>([registered(), online.clone()]).when(drop(Timestamp(7))).then(vec![DeviceEvent::StatusChanged {
+        from: DeviceStatus::Online,
+        to: DeviceStatus::Offline,
+        reason: Some("keep-alive expired".to_owned()),
+        from_telemetry: false,
+        at: Timestamp(7),
+    }]);
+    given::<Device>([registered()]).when(drop(Timestamp(7))).then(vec![]);
+    let maintenance = DeviceEvent::StatusChanged {
+        from: DeviceStatus::Online,
+        to: DeviceStatus::Maintenance,
+        reason: None,
+        from_telemetry: false,
+        at: Timestamp(6),
+    };
+    given::<Device>([registered(), online, maintenance]).when(drop(Timestamp(7))).then(vec![]);
+}
+
+#[test]
 fn changes_firmware_but_not_to_the_same_version() {
     given::<Device>([registered()])
         .when(DeviceCommand::ChangeFirmware { version: "1.1.0".to_owned(), at: Timestamp(3) })

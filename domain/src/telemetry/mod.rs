@@ -5,6 +5,10 @@
 //! device aggregate only sees each batch's per-metric extremes
 //! ([`crate::device::DeviceCommand::ObserveTelemetry`]), to change its status on a crossing.
 
+mod recent_samples;
+
+pub use recent_samples::{RecentSamples, SampleVerdict, REMEMBERED_SAMPLES};
+
 use crate::aggregate::EventName;
 use crate::device::MetricExtremes;
 use crate::ids::DeviceId;
