@@ -3,7 +3,9 @@
 use super::error::ExecuteError;
 use super::rehydrate::{rehydrate, Loaded};
 use crate::aggregates::{event_ids, StoredAggregate};
-use crate::store::{EventLog, EventMetadata, ExpectedVersion, StoreError, StreamName, StreamVersion};
+use crate::store::{
+    AppendOutcome, EventLog, EventMetadata, ExpectedVersion, StoreError, StreamAppend, StreamName, StreamVersion,
+};
 use optibid_snapshots::{Snapshot, SnapshotPolicy, SnapshotStore};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::marker::PhantomData;
@@ -56,6 +58,8 @@ pub enum AggregateMessage<A: StoredAggregate> {
     Execute {
         /// The command.
         command: A::Command,
+        /// Events of other streams stored atomically with the command's own events.
+        companions: Vec<StreamAppend>,
         /// Who and why.
         metadata: CommandMetadata,
         /// Where to answer.
@@ -117,10 +121,10 @@ impl<A: StoredAggregate> Actor for AggregateActor<A> {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            AggregateMessage::Execute { command, metadata, reply } => {
+            AggregateMessage::Execute { command, companions, metadata, reply } => {
                 // Boxed: an idle actor's task then stays small instead of reserving room for the
                 // whole command path.
-                let result = Box::pin(state.execute(command, metadata)).await;
+                let result = Box::pin(state.execute(command, companions, metadata)).await;
                 drop(reply.send(result));
             }
             AggregateMessage::GetState { reply } => {
@@ -139,6 +143,7 @@ impl<A: StoredAggregate> AggregateActorState<A> {
     async fn execute(
         &mut self,
         command: A::Command,
+        companions: Vec<StreamAppend>,
         metadata: CommandMetadata,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
         if tracing::enabled!(tracing::Level::DEBUG) {
@@ -146,7 +151,8 @@ impl<A: StoredAggregate> AggregateActorState<A> {
         }
         let stream = self.args.stream.clone();
         let key = metadata.idempotency_key.as_deref();
-        if let Some(first_id) = key.map(|key| event_ids(&stream, Some(key), 1)[0]) {
+        let companion_id = companions.iter().flat_map(|part| &part.events).map(|event| event.event_id).next();
+        if let Some(first_id) = companion_id.or_else(|| key.map(|key| event_ids(&stream, Some(key), 1)[0])) {
             if self.args.log.event_position(&first_id)?.is_some() {
                 return Ok(Executed { events: Vec::new(), version: self.loaded.version, duplicate: true });
             }
@@ -156,7 +162,7 @@ impl<A: StoredAggregate> AggregateActorState<A> {
         }
         for _ in 0..CONFLICT_RETRIES {
             let events = A::decide(&self.loaded.state, command.clone()).map_err(ExecuteError::Rejected)?;
-            if events.is_empty() {
+            if events.is_empty() && companions.is_empty() {
                 return Ok(Executed { events, version: self.loaded.version, duplicate: false });
             }
             let event_metadata = EventMetadata {
@@ -170,7 +176,29 @@ impl<A: StoredAggregate> AggregateActorState<A> {
                 .map(|(event, id)| A::to_new_event(event, id, event_metadata.clone()))
                 .collect::<Result<Vec<_>, _>>()?;
             let before = self.loaded.version;
-            match self.args.log.append(stream.clone(), ExpectedVersion::Exact(before), new_events).await {
+            let mut parts = Vec::with_capacity(companions.len() + 1);
+            if !new_events.is_empty() {
+                parts.push(StreamAppend {
+                    stream: stream.clone(),
+                    expected: ExpectedVersion::Exact(before),
+                    events: new_events,
+                });
+            }
+            parts.extend(companions.iter().cloned());
+            let appended = self.args.log.append_atomic(parts).await.map(|outcomes| {
+                let own = outcomes.first().filter(|_| !events.is_empty()).cloned();
+                let duplicate = outcomes.iter().any(|outcome| outcome.duplicate);
+                own.map_or(
+                    AppendOutcome {
+                        positions: Vec::new(),
+                        version: before,
+                        last_hash: self.loaded.last_hash,
+                        duplicate,
+                    },
+                    |own| AppendOutcome { duplicate, ..own },
+                )
+            });
+            match appended {
                 Ok(outcome) if outcome.duplicate => {
                     self.loaded.catch_up(self.args.log.as_ref(), &stream)?;
                     return Ok(Executed { events: Vec::new(), version: self.loaded.version, duplicate: true });

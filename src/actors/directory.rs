@@ -12,7 +12,7 @@ use super::aggregate_actor::{
 use super::error::ExecuteError;
 use super::supervisor::{AggregateSupervisor, SupervisorArgs};
 use crate::aggregates::StoredAggregate;
-use crate::store::{EventLog, StreamName};
+use crate::store::{EventLog, StreamAppend, StreamName};
 use optibid_snapshots::{SnapshotPolicy, SnapshotStore};
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorCell, ActorId, ActorRef, MessagingErr};
@@ -98,18 +98,35 @@ impl<A: StoredAggregate> ActorDirectory<A> {
     }
 
     /// Runs `command` on instance `id`: decide, persist, fold, reply.
-    #[instrument(name = "directory.execute", skip_all, fields(kind = A::NAME, id = id))]
     pub async fn execute(
         &self,
         id: &str,
         command: A::Command,
         metadata: CommandMetadata,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        self.execute_with(id, command, Vec::new(), metadata).await
+    }
+
+    /// Runs `command` on instance `id` and appends `companions` (events of other streams that
+    /// belong to the same decision) atomically with the events it decides: both are stored, or
+    /// neither is (when the command is rejected, nothing is).
+    #[instrument(name = "directory.execute", skip_all, fields(kind = A::NAME, id = id))]
+    pub async fn execute_with(
+        &self,
+        id: &str,
+        command: A::Command,
+        companions: Vec<StreamAppend>,
+        metadata: CommandMetadata,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
         let stream = stream_of::<A>(id)?;
         loop {
             let instance = self.inner.acquire(&stream).await?;
-            let message =
-                |reply| AggregateMessage::Execute { command: command.clone(), metadata: metadata.clone(), reply };
+            let message = |reply| AggregateMessage::Execute {
+                command: command.clone(),
+                companions: companions.clone(),
+                metadata: metadata.clone(),
+                reply,
+            };
             let answer = instance.actor.call(message, Some(self.inner.config.call_timeout)).await;
             self.inner.release(&instance);
             match answer {

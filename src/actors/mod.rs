@@ -18,7 +18,7 @@ mod supervisor;
 pub use aggregate_actor::{CommandMetadata, Executed, InstanceState};
 pub use directory::{ActorDirectory, DirectoryConfig};
 pub use error::ExecuteError;
-pub use platform::Platform;
+pub use platform::{Platform, TelemetryRecorded};
 
 #[cfg(test)]
 mod tests;

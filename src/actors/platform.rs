@@ -4,7 +4,9 @@ use super::aggregate_actor::CommandMetadata;
 use super::directory::{ActorDirectory, DirectoryConfig};
 use super::error::ExecuteError;
 use crate::aggregates::event_ids;
-use crate::store::{EventLog, EventMetadata, ExpectedVersion, GlobalPosition, SledEventLog, StoreError, StreamName};
+use crate::store::{
+    EventLog, EventMetadata, ExpectedVersion, GlobalPosition, SledEventLog, StoreError, StreamAppend, StreamName,
+};
 use optibid_domain::campaign::FleetCampaign;
 use optibid_domain::device::{Device, DeviceCommand, DeviceError, ThresholdRule};
 use optibid_domain::edge::EdgeNode;
@@ -31,6 +33,17 @@ pub struct Platform {
     pub campaigns: ActorDirectory<FleetCampaign>,
     /// Configured threshold rules, checked on every telemetry batch.
     alert_rules: Vec<ThresholdRule>,
+}
+
+/// What recording telemetry did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TelemetryRecorded {
+    /// Global position of the first telemetry event (0 when no batch was given).
+    pub position: GlobalPosition,
+    /// Whether the batches were stored already (a retry): nothing new was written.
+    pub duplicate: bool,
+    /// Device events decided on seeing them (status changes, alerts).
+    pub device_events: usize,
 }
 
 /// Why the platform could not start.
@@ -69,63 +82,52 @@ impl Platform {
         Ok(SnapshotStore::new(log.database().open_tree(SNAPSHOTS_TREE)?, keep))
     }
 
-    /// Records a telemetry batch in the device's `telemetry/{id}` stream, then lets the device
-    /// actor see it (threshold crossings become its own status events). Refused for unknown or
-    /// decommissioned devices.
-    #[instrument(skip_all, fields(device = %batch.device_id, samples = batch.samples.len()))]
+    /// Records telemetry batches of one device in its `telemetry/{id}` stream together with
+    /// what the device actor decides on seeing them (status changes, threshold alerts), as one
+    /// atomic append: both are stored, or neither is. An unknown or decommissioned device's
+    /// batches are refused and nothing is stored. A retry with the same idempotency key is
+    /// stored once and decided once. Returns the global position of the first telemetry event.
+    #[instrument(skip_all, fields(device = %device, batches = batches.len()))]
     pub async fn record_telemetry(
         &self,
-        batch: TelemetryBatch,
+        device: &DeviceId,
+        batches: Vec<TelemetryBatch>,
         metadata: CommandMetadata,
-    ) -> Result<GlobalPosition, ExecuteError<DeviceError>> {
-        let device = self.devices.state(batch.device_id.as_str()).await?;
-        match &device.state.profile {
-            None => return Err(ExecuteError::Rejected(DeviceError::NotRegistered)),
-            Some(profile) if device.state.decommissioned_at.is_some() => {
-                return Err(ExecuteError::Rejected(DeviceError::Decommissioned(profile.id.clone())))
-            }
-            Some(_) => {}
+    ) -> Result<TelemetryRecorded, ExecuteError<DeviceError>> {
+        let stream = StreamName::new(TELEMETRY_STREAM_KIND, device.as_str())
+            .map_err(|e| ExecuteError::Unavailable { stream: device.to_string(), reason: e.to_string() })?;
+        if let Some(other) = batches.iter().find(|batch| &batch.device_id != device) {
+            return Err(ExecuteError::InvalidId(format!("a batch of {} among those of {device}", other.device_id)));
         }
-        self.append_telemetry(batch, metadata).await
-    }
-
-    /// Records a telemetry batch for a device the caller knows to be registered (the MQTT
-    /// ingest checks each device when it first sees it), then lets the device actor see it.
-    /// The device actor still refuses the observation of a device decommissioned meanwhile.
-    #[instrument(skip_all, fields(device = %batch.device_id, samples = batch.samples.len()))]
-    pub async fn append_telemetry(
-        &self,
-        batch: TelemetryBatch,
-        metadata: CommandMetadata,
-    ) -> Result<GlobalPosition, ExecuteError<DeviceError>> {
-        let device_id = batch.device_id.clone();
-        let stream = StreamName::new(TELEMETRY_STREAM_KIND, device_id.as_str())
-            .map_err(|e| ExecuteError::Unavailable { stream: device_id.to_string(), reason: e.to_string() })?;
-        let extremes = batch.extremes();
-        let at = batch.last_ts();
-        let event = TelemetryEvent::Recorded(batch);
-        let event_id = event_ids(&stream, metadata.idempotency_key.as_deref(), 1)[0];
-        let new_event = crate::store::NewEvent {
-            event_id,
-            event_type: event.event_name().to_owned(),
-            schema_version: TELEMETRY_SCHEMA_VERSION,
-            payload: crate::store::codec::encode_payload(&event)?,
-            metadata: EventMetadata {
-                causation_id: metadata.causation_id,
-                correlation_id: metadata.correlation_id,
-                principal: metadata.principal.clone(),
-            },
+        let mut extremes = Vec::new();
+        let mut at = Timestamp(i64::MIN);
+        let ids = event_ids(&stream, metadata.idempotency_key.as_deref(), batches.len());
+        let mut events = Vec::with_capacity(batches.len());
+        for (batch, event_id) in batches.into_iter().zip(ids) {
+            extremes.extend(batch.extremes());
+            at = at.max(batch.last_ts());
+            let event = TelemetryEvent::Recorded(batch);
+            events.push(crate::store::NewEvent {
+                event_id,
+                event_type: event.event_name().to_owned(),
+                schema_version: TELEMETRY_SCHEMA_VERSION,
+                payload: crate::store::codec::encode_payload(&event)?,
+                metadata: EventMetadata {
+                    causation_id: metadata.causation_id,
+                    correlation_id: metadata.correlation_id,
+                    principal: metadata.principal.clone(),
+                },
+            });
+        }
+        let first_event = events.first().map(|event| event.event_id);
+        let telemetry = StreamAppend { stream, expected: ExpectedVersion::Any, events };
+        let observe = DeviceCommand::ObserveTelemetry { extremes, at, rules: self.alert_rules.clone() };
+        let executed = self.devices.execute_with(device.as_str(), observe, vec![telemetry], metadata).await?;
+        let position = match first_event {
+            Some(id) => self.log.event_position(&id)?.unwrap_or_default(),
+            None => 0,
         };
-        let outcome = self.log.append(stream, ExpectedVersion::Any, vec![new_event]).await?;
-        let observe = CommandMetadata { idempotency_key: Some(format!("telemetry-{event_id}")), ..metadata };
-        self.devices
-            .execute(
-                device_id.as_str(),
-                DeviceCommand::ObserveTelemetry { extremes, at, rules: self.alert_rules.clone() },
-                observe,
-            )
-            .await?;
-        Ok(outcome.positions.first().copied().unwrap_or_default())
+        Ok(TelemetryRecorded { position, duplicate: executed.duplicate, device_events: executed.events.len() })
     }
 
     /// Sample times of the last `events` telemetry batches stored for `device` (batches whose

@@ -250,9 +250,10 @@ async fn telemetry_goes_to_its_own_stream_and_a_crossing_changes_the_status() {
         };
         TelemetryBatch::new(DeviceId::new(id.clone()).expect("valid"), vec![sample]).expect("valid batch")
     };
-    platform.record_telemetry(batch(2_000.0), CommandMetadata::default()).await.expect("records");
+    let device = DeviceId::new(id.clone()).expect("valid");
+    platform.record_telemetry(&device, vec![batch(2_000.0)], CommandMetadata::default()).await.expect("records");
     assert_eq!(platform.devices.state(&id).await.expect("state").state.status, DeviceStatus::Online);
-    platform.record_telemetry(batch(9_000.0), CommandMetadata::default()).await.expect("records");
+    platform.record_telemetry(&device, vec![batch(9_000.0)], CommandMetadata::default()).await.expect("records");
     let state = platform.devices.state(&id).await.expect("state");
     assert_eq!(state.state.status, DeviceStatus::Degraded);
     assert_eq!(
@@ -268,7 +269,8 @@ async fn telemetry_goes_to_its_own_stream_and_a_crossing_changes_the_status() {
         vec![TelemetrySample { ts: Timestamp(1), values: vec![MetricValue { metric: "p".to_owned(), value: 1.0 }] }],
     )
     .expect("valid batch");
-    let refused = platform.record_telemetry(unknown, CommandMetadata::default()).await;
+    let ghost = DeviceId::new("ghost").expect("valid");
+    let refused = platform.record_telemetry(&ghost, vec![unknown], CommandMetadata::default()).await;
     assert!(matches!(refused, Err(ExecuteError::Rejected(DeviceError::NotRegistered))));
     assert_eq!(log.stream_version(&StreamName::new("telemetry", "ghost").expect("valid")).expect("version"), 0);
 }

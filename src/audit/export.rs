@@ -4,7 +4,7 @@
 //! decoded event for people to read, so an export is both an audit trail and a backup:
 //! `optibid store import` rebuilds an identical, verifiable log from it.
 
-use super::any_event::DecodeStored;
+use crate::events::DecodeStored;
 use crate::store::chain::{from_hex, to_hex};
 use crate::store::{EventMetadata, RecordedEvent};
 use base64::engine::general_purpose::STANDARD as BASE64;

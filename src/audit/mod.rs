@@ -4,9 +4,7 @@
 //!   decoding; reports the first bad global position; checks an auditor's checkpoint.
 //! - [`point_in_time`]: an instance's state at an instant or a version.
 //! - [`export`]: the log as JSON lines and back.
-//! - [`any_event`]: decoding any stored event by its stream kind.
 
-pub mod any_event;
 pub mod export;
 pub mod point_in_time;
 pub mod verify;

@@ -1,6 +1,6 @@
 //! Verification of the whole log: hash chain, positions, stream versions, decoding.
 
-use super::any_event::DecodeStored;
+use crate::events::DecodeStored;
 use crate::store::chain::{payload_hash, GENESIS_HASH};
 use crate::store::codec::view_record;
 use crate::store::keys;

@@ -33,6 +33,17 @@ pub struct AppendOutcome {
     pub duplicate: bool,
 }
 
+/// Events for one stream within an append that may span several streams.
+#[derive(Debug, Clone)]
+pub struct StreamAppend {
+    /// Target stream.
+    pub stream: StreamName,
+    /// What the append expects of the stream's version.
+    pub expected: ExpectedVersion,
+    /// The events.
+    pub events: Vec<NewEvent>,
+}
+
 /// The end of the durable log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LogHead {
@@ -53,6 +64,10 @@ pub trait EventLog: Send + Sync + 'static {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> BoxFuture<'_, Result<AppendOutcome, StoreError>>;
+
+    /// Appends to several streams atomically (all parts or none), and returns once they are on
+    /// disk, with one outcome per part. A stream may appear only once.
+    fn append_atomic(&self, parts: Vec<StreamAppend>) -> BoxFuture<'_, Result<Vec<AppendOutcome>, StoreError>>;
 
     /// Events of `stream` from version `from` (inclusive) on.
     fn read_stream(&self, stream: &StreamName, from: StreamVersion) -> Result<Vec<RecordedEvent>, StoreError>;

@@ -15,7 +15,7 @@ use tracing::{debug, error};
 /// An answer owed to a caller once its group is durable.
 pub(super) enum Reply {
     /// To an append.
-    Append(oneshot::Sender<Result<AppendOutcome, StoreError>>, Result<AppendOutcome, StoreError>),
+    Append(oneshot::Sender<Result<Vec<AppendOutcome>, StoreError>>, Result<Vec<AppendOutcome>, StoreError>),
     /// To an import.
     Import(oneshot::Sender<Result<LogHead, StoreError>>, Result<LogHead, StoreError>),
     /// To a durability wait.

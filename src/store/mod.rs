@@ -28,7 +28,7 @@ mod writer;
 
 pub use durability::Durability;
 pub use error::StoreError;
-pub use event_log::{AppendOutcome, BoxFuture, EventLog, ExpectedVersion, LogHead};
+pub use event_log::{AppendOutcome, BoxFuture, EventLog, ExpectedVersion, LogHead, StreamAppend};
 pub use record::{
     EventMetadata, GlobalPosition, Hash32, MetadataView, NewEvent, RecordView, RecordedEvent, StreamVersion,
 };

@@ -3,7 +3,7 @@
 use super::codec::decode_record;
 use super::durability::Durability;
 use super::error::StoreError;
-use super::event_log::{AppendOutcome, BoxFuture, EventLog, ExpectedVersion, LogHead};
+use super::event_log::{AppendOutcome, BoxFuture, EventLog, ExpectedVersion, LogHead, StreamAppend};
 use super::flusher::{self, Failure};
 use super::keys;
 use super::record::{GlobalPosition, NewEvent, RecordedEvent, StreamVersion};
@@ -172,8 +172,16 @@ impl EventLog for SledEventLog {
         events: Vec<NewEvent>,
     ) -> BoxFuture<'_, Result<AppendOutcome, StoreError>> {
         Box::pin(async move {
+            let mut outcomes = self.append_atomic(vec![StreamAppend { stream, expected, events }]).await?;
+            outcomes.pop().ok_or_else(|| StoreError::WriterStopped("the writer answered no outcome".to_owned()))
+        })
+    }
+
+    #[instrument(level = "debug", skip_all, fields(streams = parts.len()))]
+    fn append_atomic(&self, parts: Vec<StreamAppend>) -> BoxFuture<'_, Result<Vec<AppendOutcome>, StoreError>> {
+        Box::pin(async move {
             let (reply, answer) = oneshot::channel();
-            self.send(WriterMessage::Append { stream, expected, events, reply }).await?;
+            self.send(WriterMessage::Append { parts, reply }).await?;
             answer.await.map_err(|_| StoreError::WriterStopped("the writer dropped the append".to_owned()))?
         })
     }

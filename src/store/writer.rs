@@ -10,10 +10,10 @@
 use super::chain::{chain_hash, payload_hash};
 use super::codec::encode_record;
 use super::error::StoreError;
-use super::event_log::{AppendOutcome, ExpectedVersion, LogHead};
+use super::event_log::{AppendOutcome, ExpectedVersion, LogHead, StreamAppend};
 use super::flusher::{fail, AppliedGroup, Failure, Reply};
 use super::keys;
-use super::record::{GlobalPosition, NewEvent, RecordedEvent, StreamVersion};
+use super::record::{GlobalPosition, RecordedEvent, StreamVersion};
 use super::stream_name::StreamName;
 use std::collections::HashMap;
 use std::sync::mpsc::Sender;
@@ -26,16 +26,12 @@ const MAX_GROUP_REQUESTS: usize = 2_048;
 
 /// What the writer is asked to do.
 pub(super) enum WriterMessage {
-    /// Append new events.
+    /// Append new events to one or more streams, all or nothing.
     Append {
-        /// Target stream.
-        stream: StreamName,
-        /// Expected version.
-        expected: ExpectedVersion,
-        /// The events.
-        events: Vec<NewEvent>,
-        /// Where to answer.
-        reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
+        /// What to append where.
+        parts: Vec<StreamAppend>,
+        /// Where to answer: one outcome per part, in order.
+        reply: oneshot::Sender<Result<Vec<AppendOutcome>, StoreError>>,
     },
     /// Answer once everything written to the database so far is durable (see
     /// [`super::durability`]).
@@ -95,8 +91,8 @@ impl Writer {
         let mut group = Group::default();
         for message in messages {
             match message {
-                WriterMessage::Append { stream, expected, events, reply } => {
-                    let result = self.stage_append(&mut group, &stream, expected, events);
+                WriterMessage::Append { parts, reply } => {
+                    let result = self.stage_parts(&mut group, parts);
                     group.replies.push(Reply::Append(reply, result));
                 }
                 WriterMessage::Import { records, reply } => {
@@ -139,66 +135,90 @@ impl Writer {
         Ok(self.events.get(keys::event_id_key(event_id))?.and_then(|bytes| keys::decode_position(&bytes)))
     }
 
-    fn stage_append(
-        &mut self,
-        group: &mut Group,
-        stream: &StreamName,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendOutcome, StoreError> {
-        let current = self.stream_version(stream.as_str())?;
-        let mut known = Vec::with_capacity(events.len());
-        for event in &events {
-            known.push(self.stored_position(group, &event.event_id)?);
-        }
-        if let Some(Some(_)) = known.first() {
-            return self.duplicate_outcome(stream, &known, current);
-        }
-        if let Some(index) = known.iter().position(Option::is_some) {
-            return Err(StoreError::PartialDuplicate(events[index].event_id));
-        }
-        if let ExpectedVersion::Exact(expected) = expected {
-            if expected != current {
-                return Err(StoreError::Conflict { stream: stream.to_string(), expected, actual: current });
+    /// Stages the parts of one request all or nothing: every stream's expected version holds
+    /// and none of the event ids is stored, or nothing is written. A request whose event ids are
+    /// all stored already is a retry and gets the stored positions back.
+    fn stage_parts(&mut self, group: &mut Group, parts: Vec<StreamAppend>) -> Result<Vec<AppendOutcome>, StoreError> {
+        let mut currents = Vec::with_capacity(parts.len());
+        let mut known = Vec::with_capacity(parts.len());
+        for (index, part) in parts.iter().enumerate() {
+            if parts[..index].iter().any(|earlier| earlier.stream == part.stream) {
+                return Err(StoreError::Encode(format!("one append names {} twice", part.stream)));
             }
+            currents.push(self.stream_version(part.stream.as_str())?);
+            let mut positions = Vec::with_capacity(part.events.len());
+            for event in &part.events {
+                positions.push(self.stored_position(group, &event.event_id)?);
+            }
+            known.push(positions);
         }
-        if events.is_empty() {
-            return Ok(AppendOutcome {
-                positions: Vec::new(),
-                version: current,
-                last_hash: self.head.hash,
-                duplicate: false,
-            });
+        let flat: Vec<&Option<GlobalPosition>> = known.iter().flatten().collect();
+        if flat.first().is_some_and(|first| first.is_some()) {
+            return parts
+                .iter()
+                .zip(&known)
+                .zip(&currents)
+                .map(|((part, known), current)| self.duplicate_outcome(&part.stream, known, *current))
+                .collect();
+        }
+        if let Some((part, event)) = parts
+            .iter()
+            .zip(&known)
+            .find_map(|(part, known)| known.iter().position(Option::is_some).map(|index| (part, index)))
+        {
+            return Err(StoreError::PartialDuplicate(part.events[event].event_id));
+        }
+        for (part, current) in parts.iter().zip(&currents) {
+            if let ExpectedVersion::Exact(expected) = part.expected {
+                if expected != *current {
+                    return Err(StoreError::Conflict { stream: part.stream.to_string(), expected, actual: *current });
+                }
+            }
         }
         let recorded_at = now_millis();
         let mut head = self.head;
-        let mut staged = Vec::with_capacity(events.len());
-        let mut version = current;
-        for event in events {
-            version += 1;
-            let record = RecordedEvent {
-                position: head.position + 1,
-                stream: stream.to_string(),
-                version,
-                event_id: event.event_id,
-                event_type: event.event_type,
-                schema_version: event.schema_version,
-                recorded_at,
-                metadata: event.metadata,
-                payload_hash: payload_hash(&event.payload),
-                payload: Some(event.payload),
-                prev_hash: head.hash,
-                hash: [0; 32],
-            };
-            staged.push(link(&mut head, record)?);
+        let mut staged = Vec::new();
+        let mut outcomes = Vec::with_capacity(parts.len());
+        let mut new_streams = Vec::new();
+        for (part, current) in parts.into_iter().zip(currents) {
+            let mut version = current;
+            let mut positions = Vec::with_capacity(part.events.len());
+            for event in part.events {
+                version += 1;
+                let record = RecordedEvent {
+                    position: head.position + 1,
+                    stream: part.stream.to_string(),
+                    version,
+                    event_id: event.event_id,
+                    event_type: event.event_type,
+                    schema_version: event.schema_version,
+                    recorded_at,
+                    metadata: event.metadata,
+                    payload_hash: payload_hash(&event.payload),
+                    payload: Some(event.payload),
+                    prev_hash: head.hash,
+                    hash: [0; 32],
+                };
+                let linked = link(&mut head, record)?;
+                positions.push(linked.0.position);
+                staged.push(linked);
+            }
+            if current == 0 && version > 0 {
+                new_streams.push(part.stream.clone());
+            }
+            outcomes.push((part.stream, positions, version));
         }
-        let positions = staged.iter().map(|(record, _)| record.position).collect();
-        if current == 0 {
+        for stream in &new_streams {
             group.batch.insert(&keys::stream_uuid_key(&stream.uuid()), stream.as_str().as_bytes());
         }
         self.push(group, staged, head);
-        self.stream_versions.insert(stream.to_string(), version);
-        Ok(AppendOutcome { positions, version, last_hash: head.hash, duplicate: false })
+        Ok(outcomes
+            .into_iter()
+            .map(|(stream, positions, version)| {
+                self.stream_versions.insert(stream.to_string(), version);
+                AppendOutcome { positions, version, last_hash: head.hash, duplicate: false }
+            })
+            .collect())
     }
 
     /// Adds fully linked and encoded records to the group and moves the (not yet durable) head.

@@ -1,10 +1,12 @@
-//! Decoding any stored event into a [`FleetEvent`], by its stream kind.
+//! Decoding any stored event into a [`FleetEvent`], by its stream kind: the one place that reads
+//! stored payloads back, shared by audit, the read models and the process managers.
 
 use crate::store::codec::decode_bytes;
 use crate::store::{GlobalPosition, RecordView, RecordedEvent, StoreError};
 use optibid_domain::campaign::FleetCampaign;
-use optibid_domain::device::Device;
+use optibid_domain::device::{Device, DeviceEvent};
 use optibid_domain::edge::EdgeNode;
+use optibid_domain::ids::DeviceId;
 use optibid_domain::telemetry::TELEMETRY_SCHEMA_VERSION;
 use optibid_domain::{Aggregate, FleetEvent};
 
@@ -56,5 +58,19 @@ fn decode_parts(
         "edge" => decode_bytes(position, event_type, payload).map(FleetEvent::Edge),
         "campaign" => decode_bytes(position, event_type, payload).map(FleetEvent::Campaign),
         _ => decode_bytes(position, event_type, payload).map(FleetEvent::Telemetry),
+    }
+}
+
+/// The device and event of a stored device event; `None` for other streams, and for a device
+/// event that cannot be decoded (logged: the caller skips it).
+pub fn decode_device_event(record: &RecordedEvent) -> Option<(DeviceId, DeviceEvent)> {
+    let id = record.stream.strip_prefix("device/")?;
+    match FleetEvent::decode(record) {
+        Ok(FleetEvent::Device(event)) => Some((DeviceId::new(id).ok()?, event)),
+        Ok(_) => None,
+        Err(error) => {
+            tracing::warn!(%error, position = record.position, "skipping an event that cannot be decoded");
+            None
+        }
     }
 }
