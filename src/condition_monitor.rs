@@ -10,8 +10,9 @@
 
 use crate::actors::{CommandMetadata, ExecuteError};
 use crate::gateway::AppState;
-use crate::log_follower::{follow_log, resume_position};
+use crate::log_follower::{follow_log, resume_position, step_error, StepError};
 use crate::store::{EventLog, RecordedEvent};
+use crate::worker_health::WorkerHealth;
 use optibid_domain::device::{ConditionFinding, DeviceCommand, MAINTENANCE_URGENT_HOURS};
 use optibid_domain::time::Timestamp;
 use optibid_projections::maintenance_predictions::findings;
@@ -33,15 +34,6 @@ pub enum ConditionMonitorError {
     /// Its checkpoint cannot be read.
     #[error("condition monitor checkpoint unreadable: {0}")]
     Checkpoint(#[from] optibid_projections::ProjectionError),
-}
-
-/// Why a batch could not be carried out; the monitor stops rather than skip it.
-#[derive(Debug, thiserror::Error)]
-enum AssessError {
-    #[error("the maintenance projection stopped before position {0}")]
-    ProjectionStopped(u64),
-    #[error("device {device}: {reason}")]
-    Device { device: String, reason: String },
 }
 
 /// How a forecast stands against the alert thresholds.
@@ -86,23 +78,23 @@ impl Drop for ConditionMonitor {
 
 impl ConditionMonitor {
     /// Starts assessing devices from `state`'s maintenance read model.
-    pub fn start(state: Arc<AppState>) -> Result<Self, ConditionMonitorError> {
+    pub fn start(state: Arc<AppState>, health: Arc<WorkerHealth>) -> Result<Self, ConditionMonitorError> {
         let tree = state.platform.log.database().open_tree(MONITOR_TREE)?;
         let from = resume_position(&tree)?;
-        Ok(Self { task: tokio::spawn(run(state, tree, from)) })
+        Ok(Self { task: tokio::spawn(run(state, tree, from, health)) })
     }
 }
 
 #[tracing::instrument(name = "condition_monitor", skip_all, fields(from))]
-async fn run(state: Arc<AppState>, tree: sled::Tree, from: u64) {
+async fn run(state: Arc<AppState>, tree: sled::Tree, from: u64, health: Arc<WorkerHealth>) {
     let log: Arc<dyn EventLog> = state.platform.log.clone();
     let signatures = Arc::new(tokio::sync::Mutex::new(HashMap::<String, Signature>::new()));
-    follow_log(log, tree, from, MONITOR_BATCH, |records| {
+    follow_log(log, tree, from, MONITOR_BATCH, health, |records| {
         let (state, signatures) = (state.clone(), signatures.clone());
         async move {
             let mut signatures = signatures.lock().await;
             assess(&state, &mut signatures, &records).await?;
-            Ok::<_, AssessError>(sled::Batch::default())
+            Ok(sled::Batch::default())
         }
     })
     .await;
@@ -128,16 +120,16 @@ async fn assess(
     state: &AppState,
     signatures: &mut HashMap<String, Signature>,
     records: &[RecordedEvent],
-) -> Result<(), AssessError> {
+) -> Result<(), StepError> {
     let touched = touched_devices(records, signatures);
     let Some(last) = records.last().map(|r| r.position) else { return Ok(()) };
     if touched.is_empty() {
         return Ok(());
     }
     if !state.maintenance.reached(last).await {
-        return Err(AssessError::ProjectionStopped(last));
+        return Err(StepError::Storage(format!("the maintenance projection stopped before position {last}")));
     }
-    let changed: BTreeMap<String, (Vec<ConditionFinding>, Timestamp)> = state.maintenance.read(|model| {
+    let changed: BTreeMap<String, (Vec<ConditionFinding>, Timestamp, Signature)> = state.maintenance.read(|model| {
         touched
             .iter()
             .filter_map(|id| {
@@ -147,12 +139,11 @@ async fn assess(
                 if signatures.get(id) == Some(&current) {
                     return None;
                 }
-                signatures.insert(id.clone(), current);
-                Some((id.clone(), (found, Timestamp(prognosis.last_seen.unwrap_or_default()))))
+                Some((id.clone(), (found, Timestamp(prognosis.last_seen.unwrap_or_default()), current)))
             })
             .collect()
     });
-    for (device, (findings, at)) in changed {
+    for (device, (findings, at, current)) in changed {
         let metadata = CommandMetadata { principal: "condition-monitor".to_owned(), ..CommandMetadata::default() };
         match state.platform.devices.execute(&device, DeviceCommand::AssessCondition { findings, at }, metadata).await {
             Ok(outcome) if !outcome.events.is_empty() => {
@@ -160,8 +151,14 @@ async fn assess(
             }
             Ok(_) => {}
             Err(ExecuteError::Rejected(error)) => tracing::debug!(%device, %error, "device not assessed"),
-            Err(error) => return Err(AssessError::Device { device, reason: error.to_string() }),
+            Err(error) => {
+                return Err(match step_error(error) {
+                    StepError::Transient(reason) => StepError::Transient(format!("device {device}: {reason}")),
+                    StepError::Storage(reason) => StepError::Storage(format!("device {device}: {reason}")),
+                })
+            }
         }
+        signatures.insert(device, current);
     }
     Ok(())
 }

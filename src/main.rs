@@ -7,7 +7,7 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let filter = EnvFilter::try_from_env("OPTIBID_LOG").unwrap_or_else(|_| EnvFilter::new("info,rumqttd=off"));
+    let filter = EnvFilter::try_from_env("OPTIBID_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("OPTIBID_LOG_FORMAT").is_ok_and(|format| format == "json");
     let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {

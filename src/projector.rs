@@ -1,7 +1,7 @@
 //! Runs projections over the global log: each one tails the log from its checkpoint and writes
 //! its model changes together with its new checkpoint in one atomic sled batch.
 
-use crate::audit::any_event::DecodeStored;
+use crate::events::DecodeStored;
 use crate::store::codec::view_record;
 use crate::store::keys::{log_key, position_of_log_key};
 use crate::store::{EventLog, LogSubscription, RecordedEvent, SledEventLog, StoreError};

@@ -10,17 +10,21 @@
 //!
 //! Command ids and idempotency keys derive from the campaign and the device, and the map from
 //! command to campaign is written with the checkpoint in one sled batch, so a restart repeats
-//! nothing and skips nothing.
+//! nothing and skips nothing. Within a batch, each event sees the map entries the earlier events
+//! of the same batch staged: a replayed batch that holds both a released wave and a device's
+//! answer to it records the answer.
 
 use crate::actors::{CommandMetadata, ExecuteError, Platform};
-use crate::audit::any_event::DecodeStored;
-use crate::log_follower::{follow_log, resume_position};
-use crate::store::{EventLog, RecordedEvent, StoreError};
+use crate::events::DecodeStored;
+use crate::log_follower::{follow_log, resume_position, step_error, StepError};
+use crate::store::{EventLog, RecordedEvent};
+use crate::worker_health::WorkerHealth;
 use optibid_domain::campaign::{CampaignCommand, CampaignEvent, CampaignKind, DeviceOutcome};
 use optibid_domain::device::{DeviceCommand, DeviceEvent};
 use optibid_domain::ids::{CampaignId, CommandId, DeviceId};
 use optibid_domain::time::Timestamp;
 use optibid_domain::FleetEvent;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
@@ -42,13 +46,39 @@ pub enum RolloutError {
     Checkpoint(#[from] optibid_projections::ProjectionError),
 }
 
-/// Why one event could not be carried out; the rollout stops rather than skip it.
-#[derive(Debug, thiserror::Error)]
-enum StepError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("an actor could not run the command: {0}")]
-    Actor(String),
+/// Writes of one batch to the rollout's tree, readable before they are stored.
+#[derive(Default)]
+struct Staged {
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl Staged {
+    /// The value of `key`: staged in this batch, else stored.
+    fn get(&self, tree: &sled::Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StepError> {
+        match self.writes.get(key) {
+            Some(staged) => Ok(staged.clone()),
+            None => tree.get(key).map(|v| v.map(|v| v.to_vec())).map_err(|e| StepError::Storage(e.to_string())),
+        }
+    }
+
+    fn insert(&mut self, key: Vec<u8>, value: &[u8]) {
+        self.writes.insert(key, Some(value.to_vec()));
+    }
+
+    fn remove(&mut self, key: Vec<u8>) {
+        self.writes.insert(key, None);
+    }
+
+    fn into_batch(self) -> sled::Batch {
+        let mut batch = sled::Batch::default();
+        for (key, value) in self.writes {
+            match value {
+                Some(value) => batch.insert(key, value),
+                None => batch.remove(key),
+            }
+        }
+        batch
+    }
 }
 
 /// The running rollout: its task stops when it is dropped.
@@ -64,10 +94,10 @@ impl Drop for Rollout {
 
 impl Rollout {
     /// Starts carrying campaigns out over `platform`.
-    pub fn start(platform: Arc<Platform>) -> Result<Self, RolloutError> {
+    pub fn start(platform: Arc<Platform>, health: Arc<WorkerHealth>) -> Result<Self, RolloutError> {
         let tree = platform.log.database().open_tree(ROLLOUT_TREE)?;
         let from = resume_position(&tree)?;
-        Ok(Self { task: tokio::spawn(run(platform, tree, from)) })
+        Ok(Self { task: tokio::spawn(run(platform, tree, from, health)) })
     }
 }
 
@@ -111,18 +141,21 @@ fn metadata(key: String) -> CommandMetadata {
 }
 
 #[tracing::instrument(name = "rollout", skip_all, fields(from))]
-async fn run(platform: Arc<Platform>, tree: sled::Tree, from: u64) {
+async fn run(platform: Arc<Platform>, tree: sled::Tree, from: u64, health: Arc<WorkerHealth>) {
     let log: Arc<dyn EventLog> = platform.log.clone();
-    follow_log(log, tree.clone(), from, 256, |records| {
+    follow_log(log, tree.clone(), from, 256, health, |records| {
         let (platform, tree) = (platform.clone(), tree.clone());
         async move {
-            let mut batch = sled::Batch::default();
+            let mut staged = Staged::default();
             for record in &records {
-                step(&platform, &tree, &mut batch, record)
-                    .await
-                    .map_err(|error| format!("event {}: {error}", record.position))?;
+                step(&platform, &tree, &mut staged, record).await.map_err(|error| match error {
+                    StepError::Transient(reason) => {
+                        StepError::Transient(format!("event {}: {reason}", record.position))
+                    }
+                    StepError::Storage(reason) => StepError::Storage(format!("event {}: {reason}", record.position)),
+                })?;
             }
-            Ok::<_, String>(batch)
+            Ok(staged.into_batch())
         }
     })
     .await;
@@ -138,18 +171,19 @@ fn interesting(record: &RecordedEvent) -> bool {
 async fn step(
     platform: &Platform,
     tree: &sled::Tree,
-    batch: &mut sled::Batch,
+    staged: &mut Staged,
     record: &RecordedEvent,
 ) -> Result<(), StepError> {
     if !interesting(record) {
         return Ok(());
     }
-    match FleetEvent::decode(record)? {
+    let event = FleetEvent::decode(record).map_err(|e| StepError::Storage(e.to_string()))?;
+    match event {
         FleetEvent::Campaign(CampaignEvent::WaveAdvanced { devices, .. }) => {
             let Some(id) = record.stream.strip_prefix("campaign/").and_then(|id| CampaignId::new(id).ok()) else {
                 return Ok(());
             };
-            release(platform, batch, &id, devices).await
+            release(platform, staged, &id, devices).await
         }
         FleetEvent::Device(event) => {
             let Some(device) = record.stream.strip_prefix("device/").and_then(|id| DeviceId::new(id).ok()) else {
@@ -162,10 +196,12 @@ async fn step(
                 _ => return Ok(()),
             };
             let key = command_key(&device, &command_id);
-            let Some(campaign) = tree.get(&key).map_err(StoreError::from)? else { return Ok(()) };
-            let campaign = CampaignId::new(String::from_utf8_lossy(&campaign).into_owned())
-                .map_err(|e| StepError::Actor(e.to_string()))?;
-            batch.remove(key);
+            let Some(campaign) = staged.get(tree, &key)? else { return Ok(()) };
+            let Ok(campaign) = CampaignId::new(String::from_utf8_lossy(&campaign).into_owned()) else {
+                tracing::warn!(%device, %command_id, "the command's campaign entry is not a campaign id; skipped");
+                return Ok(());
+            };
+            staged.remove(key);
             record_outcome(platform, &campaign, &device, &command_id, outcome).await
         }
         _ => Ok(()),
@@ -174,17 +210,17 @@ async fn step(
 
 async fn release(
     platform: &Platform,
-    batch: &mut sled::Batch,
+    staged: &mut Staged,
     campaign: &CampaignId,
     devices: Vec<DeviceId>,
 ) -> Result<(), StepError> {
-    let state = platform.campaigns.state(campaign.as_str()).await.map_err(|e| StepError::Actor(e.to_string()))?;
+    let state = platform.campaigns.state(campaign.as_str()).await.map_err(step_error)?;
     let Some(definition) = state.state.definition else { return Ok(()) };
     let name = command_name(definition.kind);
     let params = command_params(definition.kind, campaign, &definition.payload).to_string();
     for device in devices {
         let Some(command_id) = command_id(campaign, &device) else { continue };
-        batch.insert(command_key(&device, &command_id), campaign.as_str().as_bytes());
+        staged.insert(command_key(&device, &command_id), campaign.as_str().as_bytes());
         let command = DeviceCommand::IssueCommand {
             command_id: command_id.clone(),
             name: name.to_owned(),
@@ -200,7 +236,7 @@ async fn release(
                 let outcome = DeviceOutcome::Failed(format!("command refused: {error}"));
                 record_outcome(platform, campaign, &device, &command_id, outcome).await?;
             }
-            Err(error) => return Err(StepError::Actor(error.to_string())),
+            Err(error) => return Err(step_error(error)),
         }
     }
     Ok(())
@@ -214,7 +250,7 @@ async fn record_outcome(
     outcome: DeviceOutcome,
 ) -> Result<(), StepError> {
     if outcome.is_success() {
-        let state = platform.campaigns.state(campaign.as_str()).await.map_err(|e| StepError::Actor(e.to_string()))?;
+        let state = platform.campaigns.state(campaign.as_str()).await.map_err(step_error)?;
         if let Some(definition) = state.state.definition.filter(|d| d.kind == CampaignKind::FirmwareUpdate) {
             let params = command_params(definition.kind, campaign, &definition.payload);
             if let Some(version) = params.get("version").and_then(|v| v.as_str()) {
@@ -230,12 +266,12 @@ async fn record_outcome(
     let key = format!("rollout:{campaign}:{device}:{command_id}:outcome");
     match platform.campaigns.execute(campaign.as_str(), command, metadata(key)).await {
         Ok(_) | Err(ExecuteError::Rejected(_)) => {}
-        Err(error) => return Err(StepError::Actor(error.to_string())),
+        Err(error) => return Err(step_error(error)),
     }
     let advance = CampaignCommand::AdvanceWave { at: now() };
     match platform.campaigns.execute(campaign.as_str(), advance, CommandMetadata::default()).await {
         Ok(_) | Err(ExecuteError::Rejected(_)) => Ok(()),
-        Err(error) => Err(StepError::Actor(error.to_string())),
+        Err(error) => Err(step_error(error)),
     }
 }
 

@@ -1,183 +1,202 @@
-//! End-to-end telemetry ingest: MQTT publishers on loopback, one per device, through the
-//! embedded broker and the ingest actor into durable telemetry events; beside it, in the same
-//! run, the broker alone passing the same messages from the publishers to one subscriber.
+//! End-to-end telemetry ingest: MQTT publishers on loopback, one connection per device, into
+//! the platform's own endpoint, where a PUBACK means the message is durable. Each publisher times
+//! every publish to its PUBACK. Beside it, in the same run: the same publishers against the same
+//! MQTT library acknowledging on receipt (the transport's ceiling), and a check of the log that
+//! every acknowledged message is stored exactly once.
 
 use super::quantile;
 use super::workload::registration;
 use crate::actors::{CommandMetadata, DirectoryConfig, Platform};
-use crate::audit::any_event::DecodeStored;
-use crate::mqtt::broker::{EmbeddedBroker, SERVICE_LOGIN};
+use crate::events::DecodeStored;
+use crate::ingest::dead_letter::DeadLetterStore;
+use crate::ingest::pipeline::IngestOptions;
+use crate::ingest::queue::RoundSettings;
 use crate::mqtt::credentials::ClientCredentials;
-use crate::mqtt::dead_letter::DeadLetterStore;
-use crate::mqtt::pipeline::IngestOptions;
 use crate::mqtt::topic::telemetry_topic;
-use crate::mqtt::{MqttService, MqttSettings};
-use crate::store::{EventLog, LogSubscription, SledEventLog};
+use crate::mqtt::{DeviceAccess, MqttService, MqttSettings};
+use crate::store::{EventLog, SledEventLog};
+use mqtt_endpoint_tokio::mqtt_ep;
 use optibid_domain::telemetry::TelemetryEvent;
 use optibid_domain::{DeviceId, FleetEvent};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use std::collections::{BTreeSet, HashMap};
+use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long a measurement waits without progress before it reports what it has.
-const STALL: Duration = Duration::from_secs(10);
+/// How long publishing may go without an acknowledgement before the measurement reports what
+/// it has.
+const STALL: Duration = Duration::from_secs(15);
 
-/// What one ingest measurement found.
-#[derive(Debug, Clone)]
-pub struct IngestFigures {
-    /// Messages published (one sample each).
-    pub published: usize,
-    /// Messages found stored as telemetry.
-    pub messages: usize,
-    /// Messages per second from the first publish to the last durable event seen.
-    pub per_second: f64,
-    /// Telemetry events the messages became.
-    pub telemetry_events: usize,
-    /// Publishes the broker acknowledged to the publishers.
-    pub broker_acks: usize,
-    /// Messages the ingest received, acknowledged and sent to the dead letters.
-    pub ingest_counts: (u64, u64, u64),
-    /// Ingest rounds run.
-    pub rounds: u64,
-    /// Per device with messages not stored: the runs of missing message numbers (first, last).
-    pub missing: Vec<(String, Vec<(u64, u64)>)>,
-    /// Publish-to-durable latency, median.
-    pub p50: Duration,
-    /// Publish-to-durable latency, 99th percentile.
-    pub p99: Duration,
-}
-
-/// What the broker-alone measurement found.
-#[derive(Debug, Clone)]
-pub struct BrokerFigures {
-    /// Messages the subscriber received.
-    pub received: usize,
-    /// Messages per second from the first publish to the last one received by the subscriber.
-    pub per_second: f64,
-}
+/// How long the publishers may take to connect before a measurement gives up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How a measurement publishes.
 #[derive(Debug, Clone, Copy)]
 pub struct Load {
     /// Publishing devices (one MQTT connection each).
     pub devices: usize,
-    /// Messages in all.
+    /// Messages in all (one sample each).
     pub messages: usize,
-    /// Messages per second over all devices; `None` publishes as fast as the broker takes them.
+    /// Messages per second over all devices; `None` publishes as fast as acknowledgements allow.
     pub rate: Option<f64>,
+    /// Unacknowledged publishes each device may have.
+    pub inflight: u16,
     /// Ingest round window.
     pub window: Duration,
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+/// What the publishers saw.
+#[derive(Debug, Clone, Default)]
+pub struct PublishFigures {
+    /// Publishes acknowledged.
+    pub acknowledged: usize,
+    /// Acknowledged messages per second, first publish to last acknowledgement.
+    pub per_second: f64,
+    /// Publish-to-PUBACK latency, median.
+    pub p50: Duration,
+    /// Publish-to-PUBACK latency, 99th percentile.
+    pub p99: Duration,
+    /// Acknowledged message numbers per device.
+    acked: HashMap<String, Vec<u64>>,
 }
 
-/// The runs of message numbers in `0..per_device` that `stored` lacks, per device.
-fn missing_runs(
-    stored: &HashMap<String, BTreeSet<u64>>,
-    devices: &[String],
-    per_device: usize,
-) -> Vec<(String, Vec<(u64, u64)>)> {
-    let empty = BTreeSet::new();
-    let mut missing = Vec::new();
-    for device in devices {
-        let numbers = stored.get(device).unwrap_or(&empty);
-        let mut runs: Vec<(u64, u64)> = Vec::new();
-        for number in (0..per_device as u64).filter(|n| !numbers.contains(n)) {
-            match runs.last_mut() {
-                Some((_, last)) if *last + 1 == number => *last = number,
-                _ => runs.push((number, number)),
-            }
-        }
-        if !runs.is_empty() {
-            missing.push((device.clone(), runs));
-        }
-    }
-    missing
+/// What the end-to-end measurement found.
+#[derive(Debug, Clone)]
+pub struct IngestFigures {
+    /// Messages published.
+    pub published: usize,
+    /// The publishers' figures (a PUBACK means durable).
+    pub publish: PublishFigures,
+    /// Telemetry events the messages became.
+    pub telemetry_events: usize,
+    /// Ingest rounds run.
+    pub rounds: u64,
+    /// Acknowledged messages not found in the log.
+    pub lost: usize,
+    /// Messages stored more than once.
+    pub duplicated: usize,
 }
 
-/// How long the publishers may take to connect before a measurement gives up.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Connects one client per device, waits until all are connected, then publishes `load` from
-/// them; each message carries its number in the device's sequence as its value, and sample
-/// timestamps increase per device. Returns, once publishing has begun, the count of broker
-/// acknowledgements the publishers have received so far.
+/// Publishes `load` from one client per login, each message carrying its number in the device's
+/// sequence as its value, and times every publish to its PUBACK.
 async fn publish_all(
     address: SocketAddr,
     load: Load,
     logins: Vec<(DeviceId, String)>,
-) -> anyhow::Result<Arc<AtomicUsize>> {
-    let broker_acks = Arc::new(AtomicUsize::new(0));
+) -> anyhow::Result<PublishFigures> {
     let connected = Arc::new(AtomicUsize::new(0));
     let (go_tx, go) = tokio::sync::watch::channel(false);
     let per_device = load.messages / load.devices.max(1);
     let interval = load.rate.map(|rate| Duration::from_secs_f64(load.devices as f64 / rate));
+    let base_ts = chrono::Utc::now().timestamp_millis() - 1_000_000;
     let mut tasks = tokio::task::JoinSet::new();
     for (device, secret) in logins {
-        let (broker_acks, connected, mut go) = (broker_acks.clone(), connected.clone(), go.clone());
+        let (connected, mut go) = (connected.clone(), go.clone());
         tasks.spawn(async move {
             let mut options = MqttOptions::new(device.as_str(), address.ip().to_string(), address.port());
-            options.set_credentials(device.as_str(), secret).set_keep_alive(Duration::from_secs(30));
-            let (client, mut eventloop) = AsyncClient::new(options, 1_024);
-            let (acked_tx, mut acked) = tokio::sync::watch::channel(0usize);
+            options
+                .set_credentials(device.as_str(), secret)
+                .set_keep_alive(Duration::from_secs(60))
+                .set_inflight(load.inflight.max(1));
+            let (client, mut eventloop) = AsyncClient::new(options, 64);
+            let (done_tx, done) = tokio::sync::oneshot::channel();
             let connection = tokio::spawn(async move {
-                let mut count = 0;
+                let mut sent: HashMap<u16, Instant> = HashMap::new();
+                let mut latencies = Vec::with_capacity(per_device);
+                let mut acked = Vec::with_capacity(per_device);
+                let mut numbers = std::collections::VecDeque::new();
+                let mut next_number = 0u64;
+                let mut last_ack = Instant::now();
+                while latencies.len() < per_device {
+                    match tokio::time::timeout(STALL, eventloop.poll()).await {
+                        Err(_) => break,
+                        Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
+                            connected.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => {
+                            sent.insert(pkid, Instant::now());
+                            numbers.push_back((pkid, next_number));
+                            next_number += 1;
+                        }
+                        Ok(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
+                            if let Some(at) = sent.remove(&ack.pkid) {
+                                latencies.push(at.elapsed());
+                                last_ack = Instant::now();
+                            }
+                            if let Some(index) = numbers.iter().position(|(pkid, _)| *pkid == ack.pkid) {
+                                if let Some((_, number)) = numbers.remove(index) {
+                                    acked.push(number);
+                                }
+                            }
+                        }
+                        Ok(Ok(_)) => {}
+                        Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    }
+                }
+                let _ = done_tx.send((latencies, acked, last_ack));
                 loop {
-                    match eventloop.poll().await {
-                        Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                            connected.fetch_add(1, AtomicOrdering::Relaxed);
-                        }
-                        Ok(Event::Incoming(Packet::PubAck(_))) => {
-                            count += 1;
-                            broker_acks.fetch_add(1, AtomicOrdering::Relaxed);
-                            let _ = acked_tx.send(count);
-                        }
-                        Ok(_) => {}
-                        Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    if eventloop.poll().await.is_err() {
+                        return;
                     }
                 }
             });
             if go.wait_for(|go| *go).await.is_err() {
                 connection.abort();
-                return;
+                return (device, Vec::new(), Vec::new(), None);
             }
             let topic = telemetry_topic(&device);
             let mut ticker = interval.map(tokio::time::interval);
-            let mut last_ts = 0;
+            let first = Instant::now();
             for i in 0..per_device {
                 if let Some(ticker) = &mut ticker {
                     ticker.tick().await;
                 }
-                last_ts = now_ms().max(last_ts + 1);
-                let payload = format!(r#"{{"ts":{last_ts},"values":{{"power_w":{i}}}}}"#);
+                let payload = format!(r#"{{"ts":{},"values":{{"power_w":{i}}}}}"#, base_ts + i as i64);
                 if client.publish(topic.clone(), QoS::AtLeastOnce, false, payload).await.is_err() {
                     break;
                 }
             }
-            let _ = acked.wait_for(|count| *count >= per_device).await;
+            let (latencies, acked, last_ack) = done.await.unwrap_or_else(|_| (Vec::new(), Vec::new(), Instant::now()));
             let _ = client.disconnect().await;
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
             connection.abort();
+            (device, latencies, acked, Some((first, last_ack)))
         });
     }
-    tasks.detach_all();
     let deadline = Instant::now() + CONNECT_TIMEOUT;
-    while connected.load(AtomicOrdering::Relaxed) < load.devices {
+    while connected.load(Ordering::Relaxed) < load.devices {
         anyhow::ensure!(
             Instant::now() < deadline,
             "only {} of {} publishers connected within {CONNECT_TIMEOUT:?}",
-            connected.load(AtomicOrdering::Relaxed),
+            connected.load(Ordering::Relaxed),
             load.devices
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     go_tx.send(true)?;
-    Ok(broker_acks)
+    let mut figures = PublishFigures::default();
+    let mut latencies = Vec::with_capacity(load.messages);
+    let mut span: Option<(Instant, Instant)> = None;
+    while let Some(result) = tasks.join_next().await {
+        let (device, device_latencies, acked, times) = result?;
+        latencies.extend(device_latencies);
+        figures.acked.insert(device.to_string(), acked);
+        if let Some((first, last)) = times {
+            span = Some(match span {
+                None => (first, last),
+                Some((a, b)) => (a.min(first), b.max(last)),
+            });
+        }
+    }
+    figures.acknowledged = latencies.len();
+    if let Some((first, last)) = span {
+        figures.per_second = latencies.len() as f64 / last.duration_since(first).as_secs_f64().max(1e-9);
+    }
+    figures.p50 = quantile(&mut latencies, 0.5);
+    figures.p99 = quantile(&mut latencies, 0.99);
+    Ok(figures)
 }
 
 async fn register(
@@ -196,8 +215,8 @@ async fn register(
     Ok(logins)
 }
 
-/// Measures ingest into a fresh store in `folder`.
-pub async fn measure_ingest(folder: &std::path::Path, load: Load) -> anyhow::Result<IngestFigures> {
+/// Measures ingest through the platform's endpoint into a fresh store in `folder`.
+pub async fn measure_endpoint(folder: &std::path::Path, load: Load) -> anyhow::Result<IngestFigures> {
     let log = Arc::new(SledEventLog::open(folder)?);
     let platform = Arc::new(Platform::start(log.clone(), DirectoryConfig::default()).await?);
     let credentials = ClientCredentials::open(&log)?;
@@ -205,97 +224,95 @@ pub async fn measure_ingest(folder: &std::path::Path, load: Load) -> anyhow::Res
     let logins = register(&platform, &credentials, load.devices).await?;
     let settings = MqttSettings {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        tls: None,
         external: None,
         shared_group: None,
         ingest_connections: 1,
         ingest: IngestOptions::default(),
-        max_round: 16_384,
-        window: load.window,
+        rounds: RoundSettings { max_round: 16_384, window: load.window },
     };
     let service = MqttService::start(platform.clone(), credentials, dead_letters, settings).await?;
-    let crate::mqtt::endpoint::MqttEndpoint::Embedded(broker) = &service.endpoint else {
-        anyhow::bail!("the benchmark runs on the embedded broker");
+    let DeviceAccess::Endpoint(endpoint) = &service.access else {
+        anyhow::bail!("the benchmark runs on the platform's own endpoint");
     };
-    let expected = load.messages / load.devices.max(1) * load.devices;
-    let shared: Arc<dyn EventLog> = log.clone();
-    let mut subscription = LogSubscription::new(shared, log.head().position + 1);
-    let device_ids: Vec<String> = logins.iter().map(|(id, _)| id.to_string()).collect();
-    let broker_acks = publish_all(broker.address(), load, logins).await?;
-    let started = Instant::now();
-    let mut latencies = Vec::with_capacity(expected);
-    let mut stored: HashMap<String, BTreeSet<u64>> = HashMap::new();
-    let mut events = 0;
-    let mut last_progress = Instant::now();
-    while latencies.len() < expected && last_progress.elapsed() < STALL {
-        let Ok(batch) = tokio::time::timeout(Duration::from_secs(1), subscription.next_batch(4_096)).await else {
-            continue;
-        };
-        for record in batch? {
+    let from = log.head().position + 1;
+    let publish = publish_all(endpoint.address, load, logins).await?;
+    let rounds = service.ingest_stats.rounds.load(Ordering::Relaxed);
+    service.stop().await;
+    let mut stored: HashMap<String, HashMap<u64, usize>> = HashMap::new();
+    let mut telemetry_events = 0;
+    let mut position = from;
+    loop {
+        let records = log.read_all(position, 4_096)?;
+        let Some(last) = records.last().map(|r| r.position) else { break };
+        position = last + 1;
+        for record in records {
             if let Ok(FleetEvent::Telemetry(TelemetryEvent::Recorded(batch))) = FleetEvent::decode(&record) {
-                let now = now_ms();
-                events += 1;
-                last_progress = Instant::now();
-                latencies.extend(batch.samples.iter().map(|s| Duration::from_millis((now - s.ts.0).max(0) as u64)));
+                telemetry_events += 1;
                 let numbers = stored.entry(batch.device_id.to_string()).or_default();
-                numbers.extend(batch.samples.iter().filter_map(|s| s.values.first()).map(|v| v.value as u64));
+                for value in batch.samples.iter().filter_map(|s| s.values.first()) {
+                    *numbers.entry(value.value as u64).or_default() += 1;
+                }
             }
         }
     }
-    let elapsed = last_progress.duration_since(started).as_secs_f64();
-    let figures = IngestFigures {
-        published: expected,
-        messages: latencies.len(),
-        per_second: latencies.len() as f64 / elapsed,
-        telemetry_events: events,
-        broker_acks: broker_acks.load(AtomicOrdering::Relaxed),
-        rounds: service.ingest_stats.rounds.load(std::sync::atomic::Ordering::Relaxed),
-        ingest_counts: (
-            service.ingest_stats.received.load(std::sync::atomic::Ordering::Relaxed),
-            service.ingest_stats.acknowledged.load(std::sync::atomic::Ordering::Relaxed),
-            service.ingest_stats.dead_lettered.load(std::sync::atomic::Ordering::Relaxed),
-        ),
-        missing: missing_runs(&stored, &device_ids, load.messages / load.devices.max(1)),
-        p50: quantile(&mut latencies, 0.5),
-        p99: quantile(&mut latencies, 0.99),
-    };
-    service.stop().await;
     platform.shutdown().await;
-    Ok(figures)
+    let empty = HashMap::new();
+    let lost = publish
+        .acked
+        .iter()
+        .map(|(device, numbers)| {
+            let found = stored.get(device).unwrap_or(&empty);
+            numbers.iter().filter(|n| !found.contains_key(n)).count()
+        })
+        .sum();
+    let duplicated = stored.values().flat_map(|numbers| numbers.values()).filter(|count| **count > 1).count();
+    Ok(IngestFigures {
+        published: load.messages / load.devices.max(1) * load.devices,
+        publish,
+        telemetry_events,
+        rounds,
+        lost,
+        duplicated,
+    })
 }
 
-/// Measures the embedded broker alone: the same publishers, one QoS 1 subscriber.
-pub async fn measure_broker(folder: &std::path::Path, load: Load) -> anyhow::Result<BrokerFigures> {
-    let log = SledEventLog::open(folder)?;
-    let credentials = ClientCredentials::open(&log)?;
-    let mut logins = Vec::with_capacity(load.devices);
-    for n in 0..load.devices {
-        let id = DeviceId::new(format!("bench-{n:06}"))?;
-        logins.push((id.clone(), credentials.issue(id.as_str()).await?));
+/// Measures the same publishers against the same MQTT library acknowledging every publish on
+/// receipt: what the transport allows on this machine.
+pub async fn measure_transport(load: Load) -> anyhow::Result<PublishFigures> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(acknowledge_on_receipt(stream));
+        }
+    });
+    let logins = (0..load.devices)
+        .map(|n| Ok((DeviceId::new(format!("bench-{n:06}"))?, "any".to_owned())))
+        .collect::<Result<Vec<_>, optibid_domain::IdError>>()?;
+    let figures = publish_all(address, load, logins).await;
+    server.abort();
+    figures
+}
+
+/// A connection that accepts any login and acknowledges every publish as it arrives.
+async fn acknowledge_on_receipt(stream: tokio::net::TcpStream) {
+    let endpoint = mqtt_ep::Endpoint::<mqtt_ep::role::Server>::new(mqtt_ep::Version::Undetermined);
+    let transport = mqtt_ep::transport::TcpTransport::from_stream(stream);
+    if endpoint.attach(transport, mqtt_ep::Mode::Server).await.is_err() {
+        return;
     }
-    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    let broker = tokio::task::spawn_blocking(move || EmbeddedBroker::start(listen, credentials, 1 << 20)).await??;
-    let mut options = MqttOptions::new("bench-subscriber", broker.address().ip().to_string(), broker.address().port());
-    options.set_credentials(SERVICE_LOGIN, broker.service_secret()).set_keep_alive(Duration::from_secs(30));
-    let (client, mut eventloop) = AsyncClient::new(options, 1_024);
-    client.subscribe("optibid/v1/devices/+/telemetry", QoS::AtLeastOnce).await?;
-    loop {
-        if let Event::Incoming(Packet::SubAck(_)) = eventloop.poll().await? {
-            break;
+    while let Ok(packet) = endpoint.recv().await {
+        let version = match packet {
+            mqtt_ep::packet::Packet::V3_1_1Connect(_) => mqtt_ep::Version::V3_1_1,
+            mqtt_ep::packet::Packet::V5_0Connect(_) => mqtt_ep::Version::V5_0,
+            _ => continue,
+        };
+        if let Ok(ack) = crate::mqtt::device_endpoint::packets::connack_accepted(version, false) {
+            if endpoint.send(ack).await.is_err() {
+                return;
+            }
         }
     }
-    broker.admit_devices();
-    let expected = load.messages / load.devices.max(1) * load.devices;
-    publish_all(broker.address(), load, logins).await?;
-    let started = Instant::now();
-    let mut received = 0;
-    let mut last_progress = Instant::now();
-    while received < expected && last_progress.elapsed() < STALL {
-        if let Ok(Event::Incoming(Packet::Publish(_))) =
-            tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await?
-        {
-            received += 1;
-            last_progress = Instant::now();
-        }
-    }
-    Ok(BrokerFigures { received, per_second: received as f64 / last_progress.duration_since(started).as_secs_f64() })
 }

@@ -162,10 +162,12 @@ async fn append_rounds(
             next += interval;
         }
         let batch = telemetry_fill::batch(n, round, load.samples)?;
+        let device = batch.device_id.clone();
         let position = platform
-            .append_telemetry(batch, CommandMetadata::default())
+            .record_telemetry(&device, vec![batch], CommandMetadata::default())
             .await
-            .map_err(|e| FillError::Device { device: format!("bench-{n:06}"), reason: e.to_string() })?;
+            .map_err(|e| FillError::Device { device: format!("bench-{n:06}"), reason: e.to_string() })?
+            .position;
         acks.push((position, Instant::now()));
     }
     Ok(acks)

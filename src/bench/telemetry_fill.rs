@@ -87,7 +87,11 @@ pub async fn fill(platform: &Platform, fill: Fill, mut progress: impl FnMut(u64)
     for round in 0..fill.batches {
         let appends = (0..fill.devices).map(|n| async move {
             let batch = batch(n, round, fill.samples)?;
-            platform.append_telemetry(batch, CommandMetadata::default()).await.map_err(|e| failed(n, e.to_string()))
+            let device = batch.device_id.clone();
+            platform
+                .record_telemetry(&device, vec![batch], CommandMetadata::default())
+                .await
+                .map_err(|e| failed(n, e.to_string()))
         });
         for outcome in join_all(appends).await {
             outcome?;

@@ -1,10 +1,11 @@
-//! `optibid demo`: the platform with its embedded broker plus a simulated fleet of about 250
+//! `optibid demo`: the platform with its own MQTT endpoint plus a simulated fleet of about 250
 //! devices and 20 edge nodes, so one command shows a live platform.
 
 use super::fleet_registration::register_in_process;
 use super::serve::{shutdown_signal, RunningServer, ServeArgs};
 use crate::gateway::auth::Role;
-use crate::mqtt::endpoint::{BrokerAddress, MqttEndpoint};
+use crate::mqtt::broker_address::BrokerAddress;
+use crate::mqtt::DeviceAccess;
 use crate::simulator::fleet::FleetPlan;
 use crate::simulator::{RunningFleet, Simulation};
 use std::process::ExitCode;
@@ -35,11 +36,11 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let token = running.state.tokens.create("demo", Role::Admin).await?;
     let plan = FleetPlan::new("demo", args.devices, args.edge_nodes)?;
     let secrets = register_in_process(&running.platform, &running.state.credentials, &plan).await?;
-    let broker = match &running.mqtt.endpoint {
-        MqttEndpoint::Embedded(broker) => {
-            BrokerAddress { host: broker.address().ip().to_string(), port: broker.address().port(), login: None }
+    let broker = match &running.mqtt.access {
+        DeviceAccess::Endpoint(endpoint) => {
+            BrokerAddress { host: endpoint.address.ip().to_string(), port: endpoint.address.port(), login: None }
         }
-        MqttEndpoint::External(address) => address.clone(),
+        DeviceAccess::Broker(address, _) => address.clone(),
     };
     let simulation = Simulation {
         broker,

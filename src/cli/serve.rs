@@ -5,13 +5,16 @@ use crate::actors::{DirectoryConfig, Platform};
 use crate::condition_monitor::ConditionMonitor;
 use crate::config::PlatformConfig;
 use crate::gateway::{self, auth::Role, AppState, Connectivity};
-use crate::mqtt::endpoint::BrokerAddress;
-use crate::mqtt::payload::PayloadLimits;
-use crate::mqtt::pipeline::IngestOptions;
+use crate::ingest::payload::PayloadLimits;
+use crate::ingest::pipeline::IngestOptions;
+use crate::ingest::queue::RoundSettings;
+use crate::mqtt::broker_address::BrokerAddress;
+use crate::mqtt::device_endpoint::tls::TlsSettings;
 use crate::mqtt::{MqttService, MqttSettings};
 use crate::opcua::OpcUaService;
 use crate::rollout::Rollout;
 use crate::store::{EventLog, SledEventLog};
+use crate::worker_health::WorkerHealth;
 use anyhow::Context;
 use optibid_snapshots::SnapshotPolicy;
 use std::io::Write;
@@ -53,10 +56,24 @@ pub struct ServeArgs {
 /// MQTT options shared by `serve` and `demo`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct MqttArgs {
-    /// Address of the embedded MQTT broker (port 0 picks a free port).
+    /// Address of the platform's MQTT endpoint for devices (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8471", conflicts_with = "mqtt_broker")]
     pub mqtt_listen: SocketAddr,
-    /// Use this broker (mqtt://[user:password@]host:port) instead of the embedded one.
+    /// Also listen for MQTT over TLS here (needs --mqtt-tls-cert and --mqtt-tls-key).
+    #[arg(long, requires_all = ["mqtt_tls_cert", "mqtt_tls_key"], conflicts_with = "mqtt_broker")]
+    pub mqtts_listen: Option<SocketAddr>,
+    /// The TLS listener's certificate chain (PEM).
+    #[arg(long, requires = "mqtts_listen")]
+    pub mqtt_tls_cert: Option<PathBuf>,
+    /// The TLS listener's private key (PEM).
+    #[arg(long, requires = "mqtts_listen")]
+    pub mqtt_tls_key: Option<PathBuf>,
+    /// CA certificates (PEM) of device certificates: a device may then log in over TLS with a
+    /// client certificate whose common name or DNS alternative name is its id.
+    #[arg(long, requires = "mqtts_listen")]
+    pub mqtt_client_ca: Option<PathBuf>,
+    /// Read devices through this broker (mqtt://[user:password@]host:port) instead of running the
+    /// platform's own endpoint (docs/mqtt.md gives a Mosquitto configuration that loses nothing).
     #[arg(long)]
     pub mqtt_broker: Option<String>,
     /// MQTT shared-subscription group, so several `serve` processes split the device stream.
@@ -64,7 +81,7 @@ pub struct MqttArgs {
     pub mqtt_shared_group: Option<String>,
     /// Connections the ingest reads from an external broker with --mqtt-shared-group (they
     /// subscribe through that group; a broker's limit on unacknowledged messages applies per
-    /// connection). The embedded broker is always read over one.
+    /// connection). The platform's own endpoint needs none of them.
     #[arg(long, default_value_t = 4)]
     pub mqtt_ingest_connections: usize,
     /// Largest MQTT payload accepted, bytes.
@@ -89,8 +106,18 @@ impl MqttArgs {
             Some(url) => Some(BrokerAddress::parse(url)?),
             None => None,
         };
+        let tls = match (self.mqtts_listen, &self.mqtt_tls_cert, &self.mqtt_tls_key) {
+            (Some(listen), Some(certificate), Some(private_key)) => Some(TlsSettings {
+                listen,
+                certificate: certificate.clone(),
+                private_key: private_key.clone(),
+                client_ca: self.mqtt_client_ca.clone(),
+            }),
+            _ => None,
+        };
         Ok(MqttSettings {
             listen: self.mqtt_listen,
+            tls,
             external,
             shared_group: self.mqtt_shared_group.clone(),
             ingest_connections: self.mqtt_ingest_connections.clamp(1, 64),
@@ -98,8 +125,10 @@ impl MqttArgs {
                 limits: PayloadLimits { max_bytes: self.mqtt_max_payload, ..PayloadLimits::default() },
                 auto_provision: self.auto_provision,
             },
-            max_round: self.mqtt_max_round,
-            window: Duration::from_millis(self.mqtt_ingest_window_ms.min(10_000)),
+            rounds: RoundSettings {
+                max_round: self.mqtt_max_round.max(1),
+                window: Duration::from_millis(self.mqtt_ingest_window_ms.min(10_000)),
+            },
         })
     }
 }
@@ -114,10 +143,15 @@ pub async fn start_mqtt(state: &Arc<AppState>, args: &MqttArgs) -> anyhow::Resul
     )
     .await?;
     let _ = state.connectivity.set(Connectivity {
-        broker_url: service.endpoint.url(),
+        url: service.url(),
+        connected: service.connected(),
         ingest: service.ingest_stats.clone(),
+        endpoint: service.endpoint_stats(),
         downlink: service.downlink_stats.clone(),
     });
+    for worker in &service.workers {
+        state.workers.register(worker.clone());
+    }
     Ok(service)
 }
 
@@ -170,8 +204,12 @@ impl RunningServer {
             OpcUaService::start(platform.clone(), state.dead_letters.clone(), &file_config.opcua, &args.data.data)
                 .await?;
         let _ = state.opcua.set(opcua.stats.clone());
-        let rollout = Rollout::start(platform.clone())?;
-        let condition_monitor = ConditionMonitor::start(state.clone())?;
+        let rollout_health = WorkerHealth::new("rollout");
+        let monitor_health = WorkerHealth::new("condition_monitor");
+        state.workers.register(rollout_health.clone());
+        state.workers.register(monitor_health.clone());
+        let rollout = Rollout::start(platform.clone(), rollout_health)?;
+        let condition_monitor = ConditionMonitor::start(state.clone(), monitor_health)?;
         let server = gateway::server(listener, state.clone())?;
         let handle = server.handle();
         info!(address = %http_address, data = %args.data.data.display(), head = platform.log.head().position, "optibid serving");
@@ -182,7 +220,10 @@ impl RunningServer {
     /// Prints where the platform listens (tests and scripts read these lines).
     pub fn announce(&self) -> std::io::Result<()> {
         let mut stdout = std::io::stdout();
-        writeln!(stdout, "optibid MQTT on {}", self.mqtt.endpoint.url())?;
+        writeln!(stdout, "optibid MQTT on {}", self.mqtt.url())?;
+        if let Some(tls) = self.mqtt.tls_url() {
+            writeln!(stdout, "optibid MQTT over TLS on {tls}")?;
+        }
         writeln!(stdout, "optibid listening on http://{}", self.http_address)?;
         stdout.flush()
     }

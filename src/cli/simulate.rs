@@ -1,7 +1,7 @@
 //! `optibid simulate`: a realistic fleet over real MQTT against any broker.
 
 use super::fleet_registration::register_over_api;
-use crate::mqtt::endpoint::BrokerAddress;
+use crate::mqtt::broker_address::BrokerAddress;
 use crate::simulator::fleet::FleetPlan;
 use crate::simulator::{RunningFleet, Secrets, Simulation};
 use indicatif::ProgressBar;
@@ -11,7 +11,8 @@ use std::time::Duration;
 /// Options of `optibid simulate`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimulateArgs {
-    /// The broker (mqtt://[user:password@]host:port).
+    /// Where the devices connect: the platform's MQTT endpoint or a broker
+    /// (mqtt://[user:password@]host:port).
     #[arg(long, default_value = "mqtt://127.0.0.1:8471")]
     pub broker: String,
     /// Number of simulated devices.

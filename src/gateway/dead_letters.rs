@@ -4,7 +4,7 @@ use super::auth::Principal;
 use super::error::ApiError;
 use super::schemas::{DeadLettersPage, ReadErrors};
 use super::AppState;
-use crate::mqtt::dead_letter::DeadLetterReason;
+use crate::ingest::dead_letter::DeadLetterReason;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;

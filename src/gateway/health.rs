@@ -17,9 +17,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let projections = super::projections::statuses(&state);
     let mut stopped: Vec<String> =
         projections.iter().filter_map(|p| p.failure.as_ref().map(|f| format!("{}: {f}", p.name))).collect();
-    if let Some(connectivity) = state.connectivity.get() {
-        if connectivity.ingest.failed.load(std::sync::atomic::Ordering::SeqCst) {
-            stopped.push("the MQTT ingest stopped after a storage failure".to_owned());
+    for worker in state.workers.all() {
+        if let Some(reason) = worker.stop_reason() {
+            stopped.push(format!("{} stopped: {reason}", worker.name()));
         }
     }
     let actors_answer = state.platform.devices.state("readiness-probe").await.is_ok();
@@ -29,9 +29,15 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         "log_head": state.platform.log.head().position,
         "actors": actors_answer,
         "mqtt": state.connectivity.get().map(|c| json!({
-            "broker": c.broker_url,
-            "connected": c.ingest.connected.load(std::sync::atomic::Ordering::Relaxed),
+            "url": c.url,
+            "connected": c.connected.load(std::sync::atomic::Ordering::Relaxed),
+            "sessions": c.endpoint.as_ref().map(|e| e.connections.load(std::sync::atomic::Ordering::Relaxed)),
         })),
+        "workers": state.workers.all().iter().map(|w| (w.name().to_owned(), json!({
+            "stopped": w.stop_reason(),
+            "retried": w.retried(),
+            "last_error": w.last_error(),
+        }))).collect::<serde_json::Map<_, _>>(),
         "opcua": state.opcua.get().into_iter().flatten().map(|e| json!({
             "endpoint": e.name,
             "url": e.url,

@@ -62,6 +62,13 @@ pub struct EndpointLabels {
     pub endpoint: String,
 }
 
+/// Labels of a background worker.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct WorkerLabels {
+    /// The worker's name.
+    pub worker: String,
+}
+
 /// The gateway's metrics.
 pub struct ApiMetrics {
     registry: Mutex<Registry>,
@@ -78,6 +85,8 @@ pub struct ApiMetrics {
     mqtt_connected: Gauge,
     opcua: Family<OpcUaLabels, Counter>,
     opcua_connected: Family<EndpointLabels, Gauge>,
+    worker_stopped: Family<WorkerLabels, Gauge>,
+    worker_retries: Family<WorkerLabels, Counter>,
 }
 
 impl Default for ApiMetrics {
@@ -97,6 +106,8 @@ impl Default for ApiMetrics {
         let mqtt_connected = Gauge::default();
         let opcua = Family::<OpcUaLabels, Counter>::default();
         let opcua_connected = Family::<EndpointLabels, Gauge>::default();
+        let worker_stopped = Family::<WorkerLabels, Gauge>::default();
+        let worker_retries = Family::<WorkerLabels, Counter>::default();
         let mut registry = Registry::with_prefix("optibid");
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
@@ -121,12 +132,12 @@ impl Default for ApiMetrics {
         registry.register("dead_letters", "Device messages refused, by reason", dead_letters.clone());
         registry.register(
             "mqtt",
-            "MQTT messages received, acknowledged, stored as telemetry, commands published and timed out",
+            "MQTT messages received, acknowledged, duplicates, stored as telemetry; logins; commands sent, delivered and timed out",
             mqtt.clone(),
         );
         registry.register(
             "mqtt_connected",
-            "Whether the MQTT ingest is connected to its broker",
+            "Whether devices can reach the platform over MQTT (its endpoint listens, or the external broker is connected)",
             mqtt_connected.clone(),
         );
         registry.register(
@@ -135,10 +146,18 @@ impl Default for ApiMetrics {
             opcua.clone(),
         );
         registry.register("opcua_connected", "Whether an OPC UA session is up", opcua_connected.clone());
+        registry.register(
+            "worker_stopped",
+            "Whether a background worker stopped after a storage failure (its reason is in /readyz)",
+            worker_stopped.clone(),
+        );
+        registry.register("worker_retries", "Transient errors a background worker retried", worker_retries.clone());
         Self {
             registry: Mutex::new(registry),
             opcua,
             opcua_connected,
+            worker_stopped,
+            worker_retries,
             dead_letters,
             mqtt,
             mqtt_connected,
@@ -192,18 +211,28 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     }
     if let Some(connectivity) = state.connectivity.get() {
         let (ingest, downlink) = (&connectivity.ingest, &connectivity.downlink);
-        for (kind, value) in [
-            ("received", &ingest.received),
-            ("acknowledged", &ingest.acknowledged),
-            ("telemetry_events", &ingest.telemetry_events),
-            ("samples", &ingest.samples),
-            ("ingest_rounds", &ingest.rounds),
-            ("commands_published", &downlink.published),
-            ("commands_timed_out", &downlink.timed_out),
-        ] {
-            catch_up(metrics.mqtt.get_or_create(&MqttLabels { kind: kind.to_owned() }), value.load(Ordering::Relaxed));
+        let mut counters = vec![
+            ("received", ingest.received.load(Ordering::Relaxed)),
+            ("acknowledged", ingest.acknowledged.load(Ordering::Relaxed)),
+            ("duplicates", ingest.duplicates.load(Ordering::Relaxed)),
+            ("telemetry_events", ingest.telemetry_events.load(Ordering::Relaxed)),
+            ("samples", ingest.samples.load(Ordering::Relaxed)),
+            ("ingest_rounds", ingest.rounds.load(Ordering::Relaxed)),
+            ("commands_published", downlink.published.load(Ordering::Relaxed)),
+            ("commands_timed_out", downlink.timed_out.load(Ordering::Relaxed)),
+        ];
+        if let Some(endpoint) = &connectivity.endpoint {
+            counters.extend([
+                ("logins_accepted", endpoint.accepted_logins.load(Ordering::Relaxed)),
+                ("logins_refused", endpoint.refused_logins.load(Ordering::Relaxed)),
+                ("commands_sent", endpoint.commands_sent.load(Ordering::Relaxed)),
+                ("commands_delivered", endpoint.commands_delivered.load(Ordering::Relaxed)),
+            ]);
         }
-        metrics.mqtt_connected.set(i64::from(ingest.connected.load(Ordering::Relaxed)));
+        for (kind, value) in counters {
+            catch_up(metrics.mqtt.get_or_create(&MqttLabels { kind: kind.to_owned() }), value);
+        }
+        metrics.mqtt_connected.set(i64::from(connectivity.connected.load(Ordering::Relaxed)));
     }
     for endpoint in state.opcua.get().into_iter().flatten() {
         for (kind, value) in [
@@ -218,6 +247,11 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         }
         let labels = EndpointLabels { endpoint: endpoint.name.clone() };
         metrics.opcua_connected.get_or_create(&labels).set(i64::from(endpoint.connected.load(Ordering::Relaxed)));
+    }
+    for worker in state.workers.all() {
+        let labels = WorkerLabels { worker: worker.name().to_owned() };
+        metrics.worker_stopped.get_or_create(&labels).set(i64::from(worker.stop_reason().is_some()));
+        catch_up(metrics.worker_retries.get_or_create(&labels), worker.retried());
     }
     let mut text = String::new();
     let encoded = match metrics.registry.lock() {

@@ -34,12 +34,14 @@ pub mod schemas;
 pub mod tokens;
 
 use crate::actors::Platform;
+use crate::ingest::dead_letter::DeadLetterStore;
+use crate::ingest::queue::IngestStats;
 use crate::mqtt::credentials::ClientCredentials;
-use crate::mqtt::dead_letter::DeadLetterStore;
+use crate::mqtt::device_endpoint::EndpointStats;
 use crate::mqtt::downlink::DownlinkStats;
-use crate::mqtt::ingest::IngestStats;
 use crate::opcua::client::OpcUaStats;
 use crate::projector::Projected;
+use crate::worker_health::Workers;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpServer};
@@ -99,15 +101,21 @@ pub struct AppState {
     pub connectivity: OnceLock<Connectivity>,
     /// The OPC UA clients' counters, once they run.
     pub opcua: OnceLock<Vec<Arc<OpcUaStats>>>,
+    /// Background workers, reported in `/readyz` and `/metrics`.
+    pub workers: Workers,
 }
 
 /// Counters of the protocol side, shown in `/metrics` and `/readyz`.
 #[derive(Clone)]
 pub struct Connectivity {
-    /// The broker the platform uses.
-    pub broker_url: String,
+    /// Where devices connect over MQTT.
+    pub url: String,
+    /// Whether devices can reach the platform.
+    pub connected: Arc<std::sync::atomic::AtomicBool>,
     /// MQTT ingest counters.
     pub ingest: Arc<IngestStats>,
+    /// The device endpoint's counters, when the platform runs it.
+    pub endpoint: Option<Arc<EndpointStats>>,
     /// Downlink counters.
     pub downlink: Arc<DownlinkStats>,
 }
@@ -132,6 +140,7 @@ impl AppState {
             dead_letters: DeadLetterStore::open(&log, DEAD_LETTERS_KEPT)?,
             connectivity: OnceLock::new(),
             opcua: OnceLock::new(),
+            workers: Workers::default(),
             platform,
         })
     }

@@ -5,7 +5,7 @@ use super::{
     alerts, analytics, audit, campaigns, credentials, dead_letters, devices, edge_nodes, events, history, maintenance,
     projections, schemas, tokens,
 };
-use crate::mqtt::dead_letter::{DeadLetter, DeadLetterReason};
+use crate::ingest::dead_letter::{DeadLetter, DeadLetterReason};
 use actix_web::{get, HttpResponse};
 use optibid_domain::campaign::{CampaignDefinition, CampaignKind, TargetSelector};
 use optibid_domain::device::{DeviceKind, DeviceRegistration, DeviceStatus, MetricDeclaration, Protocol};

@@ -115,7 +115,7 @@ pub struct IssuedCredentials {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeadLettersPage {
     /// The dead letters, oldest first.
-    pub items: Vec<crate::mqtt::dead_letter::DeadLetter>,
+    pub items: Vec<crate::ingest::dead_letter::DeadLetter>,
     /// Cursor for the next page, when there may be one.
     pub next: Option<u64>,
 }

@@ -1,26 +1,37 @@
-//! Downlink: commands issued to devices (from the API or a campaign) are published to each
-//! device's commands topic, and commands with no final answer by their deadline are timed out.
+//! Downlink: commands issued to devices (from the API or a campaign) reach them, each delivery
+//! is recorded in the device's stream once acknowledged, and commands with no final answer by
+//! their deadline are timed out.
 //!
-//! The downlink tails the global log from a checkpoint. The checkpoint and the set of commands
-//! waiting for an answer are written together in one sled batch, so after a crash the downlink
-//! resumes where it was: a command may be published twice (devices tell by `command_id`), never
-//! zero times.
+//! A command is an event in the log before anything is sent, and the device's state keeps it
+//! undelivered until its delivery is acknowledged, so a restart between decision and delivery
+//! loses nothing:
+//! - on the platform's own endpoint, a device's session receives every undelivered command when
+//!   it subscribes (or resumes its session), and new ones as they are issued; the device's
+//!   PUBACK records the delivery;
+//! - through an external broker, commands are published one at a time and the broker's PUBACK
+//!   records the delivery; undelivered commands are published again at every start.
+//!
+//! The downlink tails the log from a checkpoint; the set of commands waiting for an answer (with
+//! their deadlines) is written with the checkpoint in one sled batch.
 
-use super::backoff::Backoff;
-use super::endpoint::MqttEndpoint;
+use super::broker_address::BrokerAddress;
+use super::command_payload::command_payload;
+use super::device_endpoint::sessions::{CommandToDeliver, Sessions};
 use super::topic::commands_topic;
 use crate::actors::{CommandMetadata, ExecuteError, Platform};
-use crate::audit::any_event::DecodeStored;
-use crate::log_follower::{follow_log, resume_position};
-use crate::store::{EventLog, RecordedEvent};
+use crate::events::decode_device_event;
+use crate::ingest::backoff::Backoff;
+use crate::log_follower::{follow_log, resume_position, StepError};
+use crate::store::EventLog;
+use crate::worker_health::WorkerHealth;
 use optibid_domain::device::{DeviceCommand, DeviceEvent};
 use optibid_domain::ids::{CommandId, DeviceId};
 use optibid_domain::time::Timestamp;
-use optibid_domain::FleetEvent;
 use rumqttc::{AsyncClient, QoS};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Name of the sled tree of the downlink's checkpoint and waiting commands.
@@ -29,14 +40,24 @@ const DOWNLINK_TREE: &str = "downlink";
 const PENDING_PREFIX: &[u8] = b"p/";
 /// How often deadlines are checked.
 const DEADLINE_SCAN: Duration = Duration::from_millis(250);
+/// How long the downlink waits for an external broker's PUBACK before publishing again.
+const BROKER_ACK_WAIT: Duration = Duration::from_secs(10);
 
 /// Counters of the downlink, read by `/metrics`.
 #[derive(Debug, Default)]
 pub struct DownlinkStats {
-    /// Commands published to devices.
+    /// Commands handed to a session or published to the broker.
     pub published: AtomicU64,
     /// Commands timed out.
     pub timed_out: AtomicU64,
+}
+
+/// How commands reach devices.
+pub enum CommandRoute {
+    /// The platform's own endpoint: through each device's live session.
+    Sessions(Arc<Sessions>),
+    /// An external broker, as a client with this id.
+    Broker(BrokerAddress, String),
 }
 
 /// Why the downlink could not start.
@@ -63,120 +84,185 @@ impl Drop for Downlink {
     }
 }
 
+/// One command for the broker publisher.
+struct BrokerCommand {
+    device: DeviceId,
+    command: CommandToDeliver,
+}
+
 impl Downlink {
-    /// Starts publishing commands through `endpoint` as `client_id` and timing them out.
+    /// Starts delivering commands along `route` and timing them out.
     pub fn start(
         platform: Arc<Platform>,
-        endpoint: &MqttEndpoint,
-        client_id: &str,
+        route: CommandRoute,
         stats: Arc<DownlinkStats>,
+        health: Arc<WorkerHealth>,
     ) -> Result<Self, DownlinkError> {
         let tree = platform.log.database().open_tree(DOWNLINK_TREE)?;
         let from = resume_position(&tree)?;
-        let (client, mut eventloop) = AsyncClient::new(endpoint.options(client_id), 1_024);
-        let connection = tokio::spawn(async move {
-            let mut backoff = Backoff::default();
-            loop {
-                match eventloop.poll().await {
-                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => backoff.reset(),
-                    Ok(_) => {}
-                    Err(error) => {
-                        let delay = backoff.next_delay();
-                        tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "MQTT downlink connection lost");
-                        tokio::time::sleep(delay).await;
-                    }
-                }
+        let mut tasks = Vec::new();
+        let deliver: Deliver = match route {
+            CommandRoute::Sessions(sessions) => Deliver::Sessions(sessions),
+            CommandRoute::Broker(broker, client_id) => {
+                let (sender, queue) = mpsc::unbounded_channel();
+                tasks.push(tokio::spawn(publish_to_broker(platform.clone(), broker, client_id, queue, stats.clone())));
+                tasks.push(tokio::spawn(republish_undelivered(platform.clone(), tree.clone(), sender.clone())));
+                Deliver::Broker(sender)
             }
-        });
-        let publisher = tokio::spawn(publish_commands(platform.clone(), tree.clone(), client, from, stats.clone()));
-        let deadlines = tokio::spawn(time_out_commands(platform, tree, stats));
-        Ok(Self { tasks: vec![connection, publisher, deadlines] })
+        };
+        tasks.push(tokio::spawn(follow_commands(platform.clone(), tree.clone(), from, deliver, stats.clone(), health)));
+        tasks.push(tokio::spawn(time_out_commands(platform, tree, stats)));
+        Ok(Self { tasks })
     }
+}
+
+/// Where the follower hands a newly issued command.
+#[derive(Clone)]
+enum Deliver {
+    Sessions(Arc<Sessions>),
+    Broker(mpsc::UnboundedSender<BrokerCommand>),
 }
 
 fn pending_key(device: &DeviceId, command: &CommandId) -> Vec<u8> {
     [PENDING_PREFIX, device.as_str().as_bytes(), b"\0", command.as_str().as_bytes()].concat()
 }
 
-fn parse_pending_key(key: &[u8]) -> Option<(String, CommandId)> {
+fn parse_pending_key(key: &[u8]) -> Option<(DeviceId, CommandId)> {
     let rest = key.strip_prefix(PENDING_PREFIX)?;
     let split = rest.iter().position(|b| *b == 0)?;
     let device = std::str::from_utf8(&rest[..split]).ok()?;
     let command = std::str::from_utf8(&rest[split + 1..]).ok()?;
-    Some((device.to_owned(), CommandId::new(command).ok()?))
+    Some((DeviceId::new(device).ok()?, CommandId::new(command).ok()?))
 }
 
 fn now() -> Timestamp {
     Timestamp(chrono::Utc::now().timestamp_millis())
 }
 
-#[tracing::instrument(name = "downlink.publish", skip_all, fields(from))]
-async fn publish_commands(
+#[tracing::instrument(name = "downlink.follow", skip_all, fields(from))]
+async fn follow_commands(
     platform: Arc<Platform>,
     tree: sled::Tree,
-    client: AsyncClient,
     from: u64,
+    deliver: Deliver,
     stats: Arc<DownlinkStats>,
+    health: Arc<WorkerHealth>,
 ) {
     let log: Arc<dyn EventLog> = platform.log.clone();
-    follow_log(log, tree, from, 512, |records| {
-        let (client, stats) = (client.clone(), stats.clone());
+    follow_log(log, tree, from, 512, health, |records| {
+        let (deliver, stats) = (deliver.clone(), stats.clone());
         async move {
             let mut batch = sled::Batch::default();
             for record in &records {
-                if let Some((device, event)) = device_event(record) {
-                    apply(&client, &mut batch, &device, event, &stats).await?;
+                let Some((device, event)) = decode_device_event(record) else { continue };
+                match event {
+                    DeviceEvent::CommandIssued { command_id, name, params, deadline, .. } => {
+                        batch.insert(pending_key(&device, &command_id), &deadline.0.to_be_bytes());
+                        if deadline <= now() {
+                            continue;
+                        }
+                        let command = CommandToDeliver {
+                            payload: command_payload(&command_id, &name, &params),
+                            command_id: command_id.clone(),
+                        };
+                        stats.published.fetch_add(1, Ordering::Relaxed);
+                        match &deliver {
+                            Deliver::Sessions(sessions) => {
+                                if !sessions.deliver(&device, command) {
+                                    tracing::debug!(%device, %command_id, "device not connected; the command waits");
+                                }
+                            }
+                            Deliver::Broker(queue) => {
+                                queue
+                                    .send(BrokerCommand { device, command })
+                                    .map_err(|_| StepError::Storage("the broker publisher is gone".to_owned()))?;
+                            }
+                        }
+                    }
+                    DeviceEvent::CommandSucceeded { command_id, .. }
+                    | DeviceEvent::CommandFailed { command_id, .. }
+                    | DeviceEvent::CommandTimedOut { command_id, .. } => {
+                        batch.remove(pending_key(&device, &command_id))
+                    }
+                    _ => {}
                 }
             }
-            Ok::<_, rumqttc::ClientError>(batch)
+            Ok(batch)
         }
     })
     .await;
 }
 
-fn device_event(record: &RecordedEvent) -> Option<(DeviceId, DeviceEvent)> {
-    let id = record.stream.strip_prefix("device/")?;
-    if !matches!(
-        record.event_type.as_str(),
-        "device.command_issued" | "device.command_succeeded" | "device.command_failed" | "device.command_timed_out"
-    ) {
-        return None;
-    }
-    match FleetEvent::decode(record) {
-        Ok(FleetEvent::Device(event)) => Some((DeviceId::new(id).ok()?, event)),
-        Ok(_) => None,
-        Err(error) => {
-            tracing::warn!(%error, position = record.position, "the downlink skips an event it cannot decode");
-            None
+/// At start (external broker): publishes again every waiting command the device state still
+/// holds as undelivered.
+async fn republish_undelivered(platform: Arc<Platform>, tree: sled::Tree, queue: mpsc::UnboundedSender<BrokerCommand>) {
+    for entry in tree.scan_prefix(PENDING_PREFIX) {
+        let Ok((key, _)) = entry else { continue };
+        let Some((device, command_id)) = parse_pending_key(&key) else { continue };
+        let Ok(instance) = platform.devices.state(device.as_str()).await else { continue };
+        let undelivered = instance.state.undelivered_commands().find(|c| c.command_id == command_id).cloned();
+        if let Some(record) = undelivered {
+            let payload = command_payload(&record.command_id, &record.name, &record.params);
+            let command = CommandToDeliver { command_id, payload };
+            if queue.send(BrokerCommand { device, command }).is_err() {
+                return;
+            }
         }
     }
 }
 
-async fn apply(
-    client: &AsyncClient,
-    batch: &mut sled::Batch,
-    device: &DeviceId,
-    event: DeviceEvent,
-    stats: &DownlinkStats,
-) -> Result<(), rumqttc::ClientError> {
-    match event {
-        DeviceEvent::CommandIssued { command_id, name, params, deadline, .. } => {
-            batch.insert(pending_key(device, &command_id), &deadline.0.to_be_bytes());
-            if deadline <= now() {
-                return Ok(());
+/// Publishes commands to an external broker one at a time, each after the previous one's
+/// PUBACK, and records each delivery.
+#[tracing::instrument(name = "downlink.broker", skip_all, fields(client_id = %client_id))]
+async fn publish_to_broker(
+    platform: Arc<Platform>,
+    broker: BrokerAddress,
+    client_id: String,
+    mut queue: mpsc::UnboundedReceiver<BrokerCommand>,
+    stats: Arc<DownlinkStats>,
+) {
+    let (client, mut eventloop) = AsyncClient::new(broker.options(&client_id), 64);
+    let (acks, mut acked) = mpsc::unbounded_channel();
+    let connection = tokio::spawn(async move {
+        let mut backoff = Backoff::default();
+        loop {
+            match eventloop.poll().await {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => backoff.reset(),
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(ack))) => {
+                    let _ = acks.send(ack.pkid);
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "MQTT downlink connection lost");
+                    tokio::time::sleep(delay).await;
+                }
             }
-            let params: serde_json::Value = serde_json::from_str(&params).unwrap_or(serde_json::Value::Null);
-            let body = serde_json::json!({ "command_id": command_id.as_str(), "name": name, "params": params });
-            client.publish(commands_topic(device), QoS::AtLeastOnce, false, body.to_string()).await?;
-            stats.published.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(%device, %command_id, "command published");
         }
-        DeviceEvent::CommandSucceeded { command_id, .. }
-        | DeviceEvent::CommandFailed { command_id, .. }
-        | DeviceEvent::CommandTimedOut { command_id, .. } => batch.remove(pending_key(device, &command_id)),
-        _ => {}
+    });
+    while let Some(BrokerCommand { device, command }) = queue.recv().await {
+        let mut backoff = Backoff::default();
+        loop {
+            while acked.try_recv().is_ok() {}
+            let topic = commands_topic(&device);
+            if let Err(error) = client.publish(topic, QoS::AtLeastOnce, false, command.payload.clone()).await {
+                tracing::warn!(%device, %error, "cannot queue a command publish");
+                tokio::time::sleep(backoff.next_delay()).await;
+                continue;
+            }
+            if let Ok(Some(_)) = tokio::time::timeout(BROKER_ACK_WAIT, acked.recv()).await {
+                break;
+            }
+            tracing::warn!(%device, command_id = %command.command_id, "no PUBACK from the broker; publishing again");
+        }
+        stats.published.fetch_add(1, Ordering::Relaxed);
+        let metadata = CommandMetadata { principal: "downlink".to_owned(), ..CommandMetadata::default() };
+        let delivered = DeviceCommand::RecordCommandDelivery { command_id: command.command_id.clone(), at: now() };
+        if let Err(error) = platform.devices.execute(device.as_str(), delivered, metadata).await {
+            tracing::warn!(%device, command_id = %command.command_id, %error, "delivery not recorded");
+        }
     }
-    Ok(())
+    connection.abort();
 }
 
 #[tracing::instrument(name = "downlink.deadlines", skip_all)]
@@ -195,7 +281,7 @@ async fn time_out_commands(platform: Arc<Platform>, tree: sled::Tree, stats: Arc
             let Some((device, command)) = parse_pending_key(&key) else { continue };
             let metadata = CommandMetadata { principal: "downlink".to_owned(), ..CommandMetadata::default() };
             let time_out = DeviceCommand::TimeOutCommand { command_id: command.clone(), at: now };
-            match platform.devices.execute(&device, time_out, metadata).await {
+            match platform.devices.execute(device.as_str(), time_out, metadata).await {
                 Ok(_) => {
                     stats.timed_out.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(%device, %command, "command timed out");

@@ -1,43 +1,40 @@
-//! Devices and edge nodes over MQTT: the embedded broker, the ingest actor that turns messages
-//! into events, the downlink that publishes commands, per-client secrets and the dead letters.
+//! Devices and edge nodes over MQTT.
+//!
+//! By default devices connect to the platform's own endpoint ([`device_endpoint`]): it logs each
+//! client in as one device or edge node and acknowledges a publish only once it is stored. With
+//! `--mqtt-broker` the platform instead reads an external broker ([`broker_ingest`]). Either way
+//! the messages go through the protocol-neutral ingest, and the [`downlink`] delivers commands.
+//!
+//! - [`topic`]: the topic contract; [`identity`]: who a client is and what it may do;
+//!   [`inbound`]: a publish decoded for the ingest.
+//! - [`credentials`]: per-client secrets; [`command_payload`]: the command JSON devices receive.
+//! - [`broker_address`]: an external broker's URL and client options.
 
-pub mod backoff;
-pub mod broker;
+pub mod broker_address;
+pub mod broker_ingest;
+pub mod command_payload;
 pub mod credentials;
-pub mod dead_letter;
+pub mod device_endpoint;
 pub mod downlink;
-pub mod endpoint;
-pub mod ingest;
-pub mod payload;
-pub mod pipeline;
-pub mod recent_samples;
+pub mod identity;
+pub mod inbound;
 pub mod topic;
 
 use crate::actors::Platform;
+use crate::ingest::dead_letter::DeadLetterStore;
+use crate::ingest::pipeline::{IngestOptions, IngestPipeline};
+use crate::ingest::queue::{IngestQueue, IngestStats, RoundSettings};
 use crate::store::{SledEventLog, StoreError};
-use broker::{BrokerError, EmbeddedBroker};
+use crate::worker_health::WorkerHealth;
+use broker_address::BrokerAddress;
+use broker_ingest::{BrokerIngest, BrokerIngestSettings};
 use credentials::ClientCredentials;
-use dead_letter::DeadLetterStore;
-use downlink::{Downlink, DownlinkError, DownlinkStats};
-use endpoint::{BrokerAddress, MqttEndpoint};
-use ingest::{IngestArguments, IngestMessage, IngestStats, MqttIngest};
-use pipeline::{IngestOptions, IngestPipeline};
-use ractor::{Actor, ActorRef};
+use device_endpoint::tls::TlsSettings;
+use device_endpoint::{DeviceEndpoint, EndpointError, EndpointSettings, EndpointStats};
+use downlink::{CommandRoute, Downlink, DownlinkError, DownlinkStats};
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How long `start` waits for the ingest's subscriptions before it lets devices in.
-const ADMISSION_WAIT: Duration = Duration::from_secs(10);
-
-/// How often the admission task looks at the ingest's subscriptions.
-const ADMISSION_POLL: Duration = Duration::from_millis(10);
-
-/// Largest payload the embedded broker passes on. It is far above the ingest's own limit, so an
-/// oversized device message reaches the ingest and becomes a dead letter with its reason instead
-/// of only closing the device's connection.
-const BROKER_MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
+use tokio::task::JoinHandle;
 
 /// Name of the sled tree that holds this data folder's node id.
 const NODE_TREE: &str = "node";
@@ -45,29 +42,29 @@ const NODE_TREE: &str = "node";
 /// How the MQTT side of `serve` runs.
 #[derive(Debug, Clone)]
 pub struct MqttSettings {
-    /// Where the embedded broker listens (when no external broker is given).
+    /// Where the platform's own endpoint listens (when no external broker is given).
     pub listen: SocketAddr,
-    /// An external broker to use instead of the embedded one.
+    /// MQTT over TLS for the platform's own endpoint.
+    pub tls: Option<TlsSettings>,
+    /// An external broker to read instead of running the endpoint.
     pub external: Option<BrokerAddress>,
-    /// Shared-subscription group, so several `serve` processes split one stream.
+    /// Shared-subscription group on the external broker, so several `serve` processes split one
+    /// stream.
     pub shared_group: Option<String>,
-    /// Ingest connections to an external broker with a shared group (the embedded broker is
-    /// read over one).
+    /// Connections to the external broker with a shared group.
     pub ingest_connections: usize,
     /// Payload limits and auto-provisioning.
     pub ingest: IngestOptions,
-    /// Most messages per ingest round.
-    pub max_round: usize,
-    /// How long an ingest round keeps collecting after its first message.
-    pub window: std::time::Duration,
+    /// How ingest rounds are formed.
+    pub rounds: RoundSettings,
 }
 
 /// Why the MQTT side could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum MqttError {
-    /// The embedded broker did not start.
+    /// The device endpoint did not start.
     #[error(transparent)]
-    Broker(#[from] BrokerError),
+    Endpoint(#[from] EndpointError),
     /// The downlink did not start.
     #[error(transparent)]
     Downlink(#[from] DownlinkError),
@@ -77,41 +74,47 @@ pub enum MqttError {
     /// The store could not make this node's id durable.
     #[error("MQTT storage failed: {0}")]
     Store(#[from] StoreError),
-    /// The ingest actor did not start.
-    #[error("cannot start the MQTT ingest actor: {0}")]
-    Spawn(#[from] ractor::SpawnErr),
 }
 
-/// The running MQTT side: broker (when embedded), ingest actor and downlink.
+/// Where devices reach the platform.
+pub enum DeviceAccess {
+    /// The platform's own endpoint.
+    Endpoint(DeviceEndpoint),
+    /// An external broker the platform reads.
+    Broker(BrokerAddress, BrokerIngest),
+}
+
+/// The running MQTT side: the endpoint or the broker ingest, the ingest worker and the downlink.
 pub struct MqttService {
-    /// The broker the platform uses.
-    pub endpoint: MqttEndpoint,
+    /// Where devices connect.
+    pub access: DeviceAccess,
     /// Ingest counters.
     pub ingest_stats: Arc<IngestStats>,
     /// Downlink counters.
     pub downlink_stats: Arc<DownlinkStats>,
-    ingest: ActorRef<IngestMessage>,
-    ingest_task: tokio::task::JoinHandle<()>,
-    _downlink: Downlink,
+    /// The health of the ingest and the downlink.
+    pub workers: Vec<Arc<WorkerHealth>>,
+    ingest: IngestQueue,
+    ingest_task: JoinHandle<()>,
+    downlink: Downlink,
 }
 
 impl MqttService {
-    /// Starts the broker (unless an external one is configured), the ingest and the downlink.
-    ///
-    /// On the embedded broker the ingest reads one connection, whatever `ingest_connections`
-    /// says: in rumqttd's shared groups a member that is not the group's current reader, and
-    /// finds the rest of the log within its window, waits for new data, and when it becomes the
-    /// current reader after the last publish of a burst, that rest is never delivered. Devices
-    /// are admitted once the ingest has subscribed, and `start` waits for that (up to 10 s).
+    /// Starts the endpoint (or the external broker ingest), the ingest and the downlink.
     pub async fn start(
         platform: Arc<Platform>,
         credentials: ClientCredentials,
         dead_letters: DeadLetterStore,
         settings: MqttSettings,
     ) -> Result<Self, MqttError> {
-        let mut connections = settings.ingest_connections.max(1);
-        let endpoint = match settings.external {
-            Some(address) => {
+        let pipeline = IngestPipeline::new(platform.clone(), dead_letters, settings.ingest, "mqtt");
+        let (ingest, ingest_task) = IngestQueue::start(pipeline, settings.rounds);
+        let downlink_stats = Arc::new(DownlinkStats::default());
+        let downlink_health = WorkerHealth::new("downlink");
+        let node = node_id(&platform.log).await?;
+        let (access, route) = match settings.external {
+            Some(broker) => {
+                let mut connections = settings.ingest_connections.max(1);
                 if settings.shared_group.is_none() && connections > 1 {
                     tracing::info!(
                         "one ingest connection to the external broker: several need --mqtt-shared-group, and how a \
@@ -119,61 +122,93 @@ impl MqttService {
                     );
                     connections = 1;
                 }
-                MqttEndpoint::External(address)
+                let reader = BrokerIngest::start(
+                    BrokerIngestSettings {
+                        broker: broker.clone(),
+                        client_id: format!("optibid-ingest-{node}"),
+                        connections,
+                        shared_group: settings.shared_group,
+                        limits: settings.ingest.limits,
+                    },
+                    ingest.clone(),
+                );
+                let route = CommandRoute::Broker(broker.clone(), format!("optibid-downlink-{node}"));
+                (DeviceAccess::Broker(broker, reader), route)
             }
             None => {
-                connections = 1;
-                let listen = settings.listen;
-                let broker = tokio::task::spawn_blocking(move || {
-                    EmbeddedBroker::start(listen, credentials, BROKER_MAX_PAYLOAD_BYTES)
-                })
-                .await;
-                MqttEndpoint::Embedded(broker.map_err(|e| BrokerError::Thread(std::io::Error::other(e)))??)
+                let endpoint_settings = EndpointSettings { listen: settings.listen, tls: settings.tls };
+                let endpoint = DeviceEndpoint::start(
+                    platform.clone(),
+                    credentials,
+                    ingest.clone(),
+                    settings.ingest.limits,
+                    &endpoint_settings,
+                )
+                .await?;
+                let route = CommandRoute::Sessions(endpoint.sessions.clone());
+                (DeviceAccess::Endpoint(endpoint), route)
             }
         };
-        let node = node_id(&platform.log).await?;
-        let ingest_stats = Arc::new(IngestStats::default());
-        let downlink_stats = Arc::new(DownlinkStats::default());
-        let downlink =
-            Downlink::start(platform.clone(), &endpoint, &format!("optibid-downlink-{node}"), downlink_stats.clone())?;
-        let arguments = IngestArguments {
-            endpoint: endpoint.clone(),
-            client_id: format!("optibid-ingest-{node}"),
-            connections,
-            shared_group: settings.shared_group,
-            max_round: settings.max_round,
-            window: settings.window,
-            pipeline: IngestPipeline::new(platform, dead_letters, settings.ingest, "mqtt"),
-            stats: ingest_stats.clone(),
-        };
-        let (ingest, ingest_task) = Actor::spawn(None, MqttIngest, arguments).await?;
-        if let MqttEndpoint::Embedded(broker) = &endpoint {
-            let admission = tokio::spawn(admit_when_subscribed(broker.clone(), ingest_stats.clone()));
-            if tokio::time::timeout(ADMISSION_WAIT, admission).await.is_err() {
-                tracing::warn!("the ingest has not subscribed yet; devices are admitted once it has");
-            }
-        }
-        Ok(Self { endpoint, ingest_stats, downlink_stats, ingest, ingest_task, _downlink: downlink })
+        let downlink = Downlink::start(platform, route, downlink_stats.clone(), downlink_health.clone())?;
+        Ok(Self {
+            access,
+            ingest_stats: ingest.stats().clone(),
+            downlink_stats,
+            workers: vec![ingest.health().clone(), downlink_health],
+            ingest,
+            ingest_task,
+            downlink,
+        })
     }
 
-    /// Stops the ingest (after its current round) and the downlink.
+    /// `mqtt://HOST:PORT` of where devices connect (the endpoint or the external broker).
+    pub fn url(&self) -> String {
+        match &self.access {
+            DeviceAccess::Endpoint(endpoint) => format!("mqtt://{}", endpoint.address),
+            DeviceAccess::Broker(broker, _) => broker.url(),
+        }
+    }
+
+    /// `mqtts://HOST:PORT` of the endpoint's TLS listener, when configured.
+    pub fn tls_url(&self) -> Option<String> {
+        match &self.access {
+            DeviceAccess::Endpoint(endpoint) => endpoint.tls_address.map(|address| format!("mqtts://{address}")),
+            DeviceAccess::Broker(..) => None,
+        }
+    }
+
+    /// The endpoint's counters, when the platform runs its own endpoint.
+    pub fn endpoint_stats(&self) -> Option<Arc<EndpointStats>> {
+        match &self.access {
+            DeviceAccess::Endpoint(endpoint) => Some(endpoint.stats.clone()),
+            DeviceAccess::Broker(..) => None,
+        }
+    }
+
+    /// Whether devices can reach the platform now (the endpoint listens, or the broker ingest is
+    /// connected and subscribed).
+    pub fn connected(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        match &self.access {
+            DeviceAccess::Endpoint(_) => Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            DeviceAccess::Broker(_, reader) => reader.connected.clone(),
+        }
+    }
+
+    /// Stops reading: the endpoint finishes the appends in flight, acknowledges them and
+    /// disconnects its clients; then the ingest answers what is queued and ends.
     pub async fn stop(self) {
-        self.ingest.stop(None);
+        match self.access {
+            DeviceAccess::Endpoint(endpoint) => endpoint.stop().await,
+            DeviceAccess::Broker(_, reader) => drop(reader),
+        }
+        drop(self.downlink);
+        drop(self.ingest);
         let _ = self.ingest_task.await;
     }
 }
 
-/// Lets devices into `broker` once the ingest's subscriptions are confirmed.
-async fn admit_when_subscribed(broker: EmbeddedBroker, stats: Arc<IngestStats>) {
-    while !stats.subscribed.load(Ordering::SeqCst) {
-        tokio::time::sleep(ADMISSION_POLL).await;
-    }
-    broker.admit_devices();
-    tracing::debug!("devices admitted to the embedded broker");
-}
-
-/// This data folder's node id: made once, kept, and used in MQTT client ids so the broker keeps
-/// each node's session across restarts.
+/// This data folder's node id: made once, kept, and used in MQTT client ids so an external
+/// broker keeps each node's session across restarts.
 async fn node_id(log: &SledEventLog) -> Result<String, StoreError> {
     let tree = log.database().open_tree(NODE_TREE)?;
     let fresh = uuid::Uuid::new_v4().simple().to_string();

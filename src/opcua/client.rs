@@ -5,9 +5,9 @@
 use super::config::OpcUaEndpointConfig;
 use super::reading::{worst, Reading, Unusable};
 use super::session::{SessionEvent, SessionKeeper};
-use crate::mqtt::dead_letter::DeadLetterReason;
-use crate::mqtt::payload::{Rejection, StatusReport};
-use crate::mqtt::pipeline::{DecodedMessage, IngestPipeline, Work};
+use crate::ingest::dead_letter::DeadLetterReason;
+use crate::ingest::payload::{Rejection, StatusReport};
+use crate::ingest::pipeline::{DecodedMessage, IngestPipeline, Work};
 use opcua::types::DataValue;
 use optibid_domain::device::DeviceStatus;
 use optibid_domain::ids::DeviceId;
@@ -221,6 +221,7 @@ impl OpcUaState {
                 origin: format!("{origin}/{}", node.node_id),
                 raw: raw.into_bytes(),
                 work: Err(rejection),
+                redelivery: false,
             });
         }
         for (device, by_time) in samples {
@@ -230,6 +231,7 @@ impl OpcUaState {
                 origin: origin.clone(),
                 raw: serde_json::to_vec(&samples).unwrap_or_default(),
                 work: Ok(Work::Telemetry(device, samples)),
+                redelivery: false,
             });
         }
         for (device, (ts, status, index)) in latest {
@@ -274,11 +276,11 @@ impl OpcUaState {
         &mut self,
         messages: Vec<DecodedMessage>,
         now: Timestamp,
-    ) -> Result<(), crate::mqtt::pipeline::IngestError> {
+    ) -> Result<(), crate::ingest::pipeline::IngestError> {
         if messages.is_empty() {
             return Ok(());
         }
-        let report = self.pipeline.process_decoded(messages, now).await?;
+        let report = self.pipeline.process(&messages, now).await?;
         self.stats.samples.fetch_add(report.samples as u64, Ordering::Relaxed);
         self.stats.dead_letters.fetch_add(report.dead_letters as u64, Ordering::Relaxed);
         Ok(())
@@ -296,6 +298,7 @@ fn status_message(
         origin: origin.to_owned(),
         raw: reason.clone().into_bytes(),
         work: Ok(Work::Status(device, StatusReport { status, at, reason: Some(reason) })),
+        redelivery: false,
     }
 }
 

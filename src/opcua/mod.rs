@@ -10,8 +10,8 @@ pub mod session;
 pub mod user_certificate;
 
 use crate::actors::Platform;
-use crate::mqtt::dead_letter::DeadLetterStore;
-use crate::mqtt::pipeline::{IngestOptions, IngestPipeline};
+use crate::ingest::dead_letter::DeadLetterStore;
+use crate::ingest::pipeline::{IngestOptions, IngestPipeline};
 use client::{OpcUaArguments, OpcUaClient, OpcUaMessage, OpcUaStats};
 use config::OpcUaEndpointConfig;
 use ractor::{Actor, ActorRef};

@@ -5,7 +5,7 @@
 
 use super::client::{lock, OpcUaMessage, OpcUaStats, PendingChanges};
 use super::config::OpcUaEndpointConfig;
-use crate::mqtt::backoff::Backoff;
+use crate::ingest::backoff::Backoff;
 use futures_util::StreamExt;
 use opcua::client::{Client, ClientBuilder, DataChangeCallback, Session, SessionEventLoop, SessionPollResult};
 use opcua::types::{

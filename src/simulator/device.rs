@@ -5,7 +5,7 @@
 use super::fleet::DevicePlan;
 use super::physics::AssetModel;
 use super::{Simulation, SimulationStats};
-use crate::mqtt::backoff::Backoff;
+use crate::ingest::backoff::Backoff;
 use crate::mqtt::topic::{command_response_topic, commands_topic, status_topic, telemetry_topic};
 use optibid_domain::ids::{CommandId, DeviceId};
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};

@@ -5,7 +5,7 @@ use super::device::client_options;
 use super::fleet::EdgePlan;
 use super::physics::gaussian;
 use super::{Simulation, SimulationStats};
-use crate::mqtt::backoff::Backoff;
+use crate::ingest::backoff::Backoff;
 use crate::mqtt::topic::heartbeat_topic;
 use rumqttc::{AsyncClient, QoS};
 use serde_json::json;
@@ -28,7 +28,7 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let id = plan.registration.id.clone();
-    let client_id = format!("edge-{id}");
+    let client_id = format!("edge:{id}");
     let (client, mut eventloop) = AsyncClient::new(client_options(&simulation, &client_id, login.as_ref()), 64);
     let connection = tokio::spawn(async move {
         let mut backoff = Backoff::default();

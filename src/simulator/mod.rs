@@ -11,8 +11,8 @@ pub mod fault;
 pub mod fleet;
 pub mod physics;
 
+use crate::mqtt::broker_address::BrokerAddress;
 use crate::mqtt::credentials::{device_login, edge_login};
-use crate::mqtt::endpoint::BrokerAddress;
 use fleet::FleetPlan;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

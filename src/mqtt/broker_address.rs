@@ -1,7 +1,5 @@
-//! Where the platform's MQTT clients connect: the embedded broker, or an external one given as
-//! `mqtt://[user:password@]host[:port]`.
+//! An external MQTT broker the platform connects to, given as `mqtt://[user:password@]host[:port]`.
 
-use super::broker::{EmbeddedBroker, SERVICE_LOGIN};
 use rumqttc::MqttOptions;
 use std::time::Duration;
 
@@ -54,36 +52,14 @@ impl BrokerAddress {
         }
         Ok(Self { host: host.to_owned(), port, login })
     }
-}
 
-/// The broker the platform's own clients use.
-#[derive(Debug, Clone)]
-pub enum MqttEndpoint {
-    /// The in-process broker.
-    Embedded(EmbeddedBroker),
-    /// Another broker (Mosquitto, EMQX, ...).
-    External(BrokerAddress),
-}
-
-impl MqttEndpoint {
     /// Options for a platform client named `client_id`: a persistent session (the broker keeps
     /// unacknowledged QoS 1 messages while the client is away), 30 s keep-alive.
     pub fn options(&self, client_id: &str) -> MqttOptions {
-        let mut options = match self {
-            Self::Embedded(broker) => {
-                let address = broker.address();
-                let mut options = MqttOptions::new(client_id, address.ip().to_string(), address.port());
-                options.set_credentials(SERVICE_LOGIN, broker.service_secret());
-                options
-            }
-            Self::External(address) => {
-                let mut options = MqttOptions::new(client_id, address.host.clone(), address.port);
-                if let Some((user, password)) = &address.login {
-                    options.set_credentials(user.clone(), password.clone());
-                }
-                options
-            }
-        };
+        let mut options = MqttOptions::new(client_id, self.host.clone(), self.port);
+        if let Some((user, password)) = &self.login {
+            options.set_credentials(user.clone(), password.clone());
+        }
         options
             .set_keep_alive(Duration::from_secs(30))
             .set_clean_session(false)
@@ -93,10 +69,7 @@ impl MqttEndpoint {
 
     /// `mqtt://host:port`, for logs and the start banner.
     pub fn url(&self) -> String {
-        match self {
-            Self::Embedded(broker) => format!("mqtt://{}", broker.address()),
-            Self::External(address) => format!("mqtt://{}:{}", address.host, address.port),
-        }
+        format!("mqtt://{}:{}", self.host, self.port)
     }
 }
 

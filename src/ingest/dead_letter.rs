@@ -36,17 +36,23 @@ pub enum DeadLetterReason {
     PayloadTooLarge,
     /// No such device or edge node is registered (and auto-provisioning is off).
     UnknownDevice,
-    /// Every sample of the message is stored already (a redelivery): a device's sample is
-    /// identified by its timestamp.
+    /// Every sample of the message was stored already. Kept so that dead letters recorded by
+    /// earlier versions still read; a redelivery is now acknowledged without a dead letter.
     DuplicateSample,
     /// The aggregate refused the command the message became (for example a response to an
     /// unknown command, or a message for a decommissioned device).
     Rejected,
+    /// A reading contradicts the value stored for the same device, time and metric; the first
+    /// stored value stands.
+    ConflictingSample,
+    /// A client published or subscribed where its identity does not allow it (another device's
+    /// topic, or a topic outside its own).
+    NotAuthorised,
 }
 
 impl DeadLetterReason {
     /// Every reason, in a fixed order (the order of the counters).
-    pub const ALL: [DeadLetterReason; 11] = [
+    pub const ALL: [DeadLetterReason; 13] = [
         Self::UnknownTopic,
         Self::MalformedJson,
         Self::InvalidField,
@@ -58,6 +64,8 @@ impl DeadLetterReason {
         Self::UnknownDevice,
         Self::DuplicateSample,
         Self::Rejected,
+        Self::ConflictingSample,
+        Self::NotAuthorised,
     ];
 
     /// The snake_case code used in the API and in metric labels.
@@ -74,6 +82,8 @@ impl DeadLetterReason {
             Self::UnknownDevice => "unknown_device",
             Self::DuplicateSample => "duplicate_sample",
             Self::Rejected => "rejected",
+            Self::ConflictingSample => "conflicting_sample",
+            Self::NotAuthorised => "not_authorised",
         }
     }
 
@@ -130,7 +140,7 @@ pub struct DeadLetterStore {
     durability: Durability,
     tree: sled::Tree,
     capacity: usize,
-    counts: Arc<[AtomicU64; 11]>,
+    counts: Arc<[AtomicU64; 13]>,
 }
 
 impl DeadLetterStore {
