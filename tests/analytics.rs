@@ -77,16 +77,16 @@ fn published_samples_roll_up_into_minute_and_hour_buckets() {
     assert_eq!(empty.body["points"], json!([]));
 }
 
+fn device(id: &str, kind: &str, region: &str) -> Value {
+    json!({
+        "id": id, "name": id, "kind": kind, "protocol": "mqtt", "site": "plant-1", "region": region,
+        "tags": [], "firmware_version": "1.0.0",
+        "metrics": [{ "name": "power_w", "unit": "W", "normal_min": -100000.0, "normal_max": 100000.0 }]
+    })
+}
+
 fn register(api: &Api, token: &str, id: &str, kind: &str, region: &str) -> TestClient {
-    register_and_connect(
-        api,
-        token,
-        json!({
-            "id": id, "name": id, "kind": kind, "protocol": "mqtt", "site": "plant-1", "region": region,
-            "tags": [], "firmware_version": "1.0.0",
-            "metrics": [{ "name": "power_w", "unit": "W", "normal_min": -100000.0, "normal_max": 100000.0 }]
-        }),
-    )
+    register_and_connect(api, token, device(id, kind, region))
 }
 
 #[test]
@@ -95,7 +95,8 @@ fn fleet_and_edge_figures_add_up_what_devices_report() {
     let token = api.admin();
     let solar = register(&api, &token, "pv-1", "solar_inverter", "eu");
     let meter = register(&api, &token, "meter-1", "smart_meter", "us");
-    let _idle = register(&api, &token, "pv-2", "solar_inverter", "eu");
+    let never_connected = api.post("/api/v1/devices", &token, device("pv-2", "solar_inverter", "eu"));
+    assert_eq!(never_connected.status, 201, "{}", never_connected.body);
     let t0 = chrono::Utc::now().timestamp_millis() - 3_600_000;
     let minutes = |watts: f64| -> Vec<u8> {
         let samples: Vec<Value> =
@@ -119,7 +120,7 @@ fn fleet_and_edge_figures_add_up_what_devices_report() {
     assert_eq!(fleet["by_region"]["us"]["energy_produced_kwh"], 0.0);
     assert_eq!(fleet["by_kind"]["smart_meter"]["data_points"], 11);
     let uptime = total["average_uptime"].as_f64().expect("uptime");
-    assert!(uptime > 0.0 && uptime < 1.0, "two of three online since a moment ago: {fleet}");
+    assert!(uptime > 0.0 && uptime < 1.0, "two of three online (connected) since a moment ago: {fleet}");
 
     let node = json!({
         "id": "edge-1", "name": "Gateway 1", "kind": "gateway", "site": "plant-1", "region": "eu",
@@ -131,7 +132,7 @@ fn fleet_and_edge_figures_add_up_what_devices_report() {
     let login = "edge:edge-1";
     let edge = TestClient::connect(
         &api.server.mqtt,
-        Connect { client_id: "edge-1", login: Some((login, &secret)), ..Connect::default() },
+        Connect { client_id: login, login: Some((login, &secret)), ..Connect::default() },
     )
     .expect("the edge node connects");
     edge.publish(

@@ -148,9 +148,9 @@ async fn pruned_telemetry_payloads_keep_the_chain_verifiable() {
                 ts: Timestamp(ts),
                 values: vec![MetricValue { metric: "power_w".to_owned(), value: 10.0 }],
             };
-            let batch =
-                TelemetryBatch::new(DeviceId::new("bench-000001").expect("valid"), vec![sample]).expect("valid");
-            platform.record_telemetry(batch, CommandMetadata::default()).await.expect("records");
+            let device = DeviceId::new("bench-000001").expect("valid");
+            let batch = TelemetryBatch::new(device.clone(), vec![sample]).expect("valid");
+            platform.record_telemetry(&device, vec![batch], CommandMetadata::default()).await.expect("records");
         }
         platform.shutdown().await;
     }

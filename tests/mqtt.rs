@@ -1,72 +1,22 @@
-//! Devices over real MQTT: the embedded broker of a real `optibid serve`, the machine's
-//! Mosquitto when it runs, and a Mosquitto of our own that we restart.
+//! The platform's own MQTT endpoint, as devices see it through a real client (rumqttc): every
+//! acknowledged sample is stored once, bad messages become dead letters, presence follows the
+//! connection, and a command waits for its device across restarts.
 
 mod common;
 
 use common::http::Api;
 use common::mqtt::{Connect, TestClient};
-use common::services;
+use common::telemetry::{now_ms, register_meter as register, stored_power, stored_values};
 use common::wait_for;
 use serde_json::{json, Value};
-use std::time::Duration;
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-fn meter(id: &str) -> Value {
-    json!({
-        "id": id, "name": format!("Meter {id}"), "kind": "smart_meter", "protocol": "mqtt",
-        "site": "plant-1", "region": "eu", "tags": [], "firmware_version": "1.0.0",
-        "metrics": [
-            { "name": "power_w", "unit": "W", "normal_min": 0.0, "normal_max": 5000.0 },
-            { "name": "temp_c", "unit": "C", "normal_min": -20.0, "normal_max": 80.0 }
-        ]
-    })
-}
-
-/// Registers `id` and returns its MQTT secret.
-fn register(api: &Api, token: &str, id: &str) -> String {
-    let created = api.post("/api/v1/devices", token, meter(id));
-    assert_eq!(created.status, 201, "{}", created.body);
-    assert_eq!(created.body["mqtt_login"], id);
-    created.body["mqtt_secret"].as_str().expect("a secret with the registration").to_owned()
-}
 
 fn connect_device(api: &Api, id: &str, secret: &str) -> TestClient {
     TestClient::connect(&api.server.mqtt, Connect { client_id: id, login: Some((id, secret)), ..Connect::default() })
         .expect("a registered device with its secret connects")
 }
 
-/// Every telemetry sample of `device` in the global log, as (ts, power_w).
-fn stored_samples(api: &Api, token: &str, device: &str) -> Vec<(i64, f64)> {
-    let mut samples = Vec::new();
-    let mut from = 1;
-    loop {
-        let page = api.get(&format!("/api/v1/events?from={from}&limit=1000"), token);
-        assert_eq!(page.status, 200, "{}", page.body);
-        let events = page.body["events"].as_array().expect("events").clone();
-        for event in &events {
-            if event["stream"] == format!("telemetry/{device}") {
-                for sample in event["data"]["recorded"]["samples"].as_array().expect("samples") {
-                    let power = sample["values"]
-                        .as_array()
-                        .and_then(|v| v.iter().find(|m| m["metric"] == "power_w"))
-                        .and_then(|m| m["value"].as_f64())
-                        .unwrap_or(f64::NAN);
-                    samples.push((sample["ts"].as_i64().expect("ts"), power));
-                }
-            }
-        }
-        match events.last() {
-            Some(last) if events.len() == 1000 => from = last["position"].as_u64().expect("position") + 1,
-            _ => return samples,
-        }
-    }
-}
-
 #[test]
-fn devices_publish_telemetry_and_status_and_answer_commands_over_the_embedded_broker() {
+fn devices_publish_telemetry_and_status_and_answer_commands_over_the_embedded_endpoint() {
     let (_dir, api) = Api::start();
     let token = api.admin();
     let secret = register(&api, &token, "m-1");
@@ -79,9 +29,9 @@ fn devices_publish_telemetry_and_status_and_answer_commands_over_the_embedded_br
         { "ts": t0 + 2_000, "values": { "power_w": 1400.0 } }
     ]);
     device.publish("optibid/v1/devices/m-1/telemetry", array.to_string());
-    wait_for("three stored samples", || stored_samples(&api, &token, "m-1").len() == 3);
+    wait_for("three stored samples", || stored_power(&api, &token, "m-1").len() == 3);
     assert_eq!(
-        stored_samples(&api, &token, "m-1"),
+        stored_power(&api, &token, "m-1"),
         vec![(t0, 1200.5), (t0 + 1_000, 1300.0), (t0 + 2_000, 1400.0)],
         "every acknowledged sample is stored once, in order"
     );
@@ -130,30 +80,6 @@ fn devices_publish_telemetry_and_status_and_answer_commands_over_the_embedded_br
 }
 
 #[test]
-fn only_registered_clients_with_their_own_secret_connect() {
-    let (_dir, api) = Api::start();
-    let token = api.admin();
-    let secret = register(&api, &token, "m-2");
-    let address = &api.server.mqtt;
-    let refused = |login: Option<(&str, &str)>| {
-        TestClient::connect(address, Connect { client_id: "intruder", login, ..Connect::default() }).err()
-    };
-    assert!(refused(None).is_some(), "anonymous clients are refused");
-    assert!(refused(Some(("m-2", "dsk_wrong"))).is_some(), "a wrong secret is refused");
-    assert!(refused(Some(("m-404", &secret))).is_some(), "another device's secret is refused");
-    connect_device(&api, "m-2", &secret);
-
-    let rotated = api.post("/api/v1/devices/m-2/credentials", &token, json!({}));
-    assert_eq!(rotated.status, 201, "{}", rotated.body);
-    let new_secret = rotated.body["mqtt_secret"].as_str().expect("new secret");
-    assert!(refused(Some(("m-2", &secret))).is_some(), "the old secret stops working");
-    connect_device(&api, "m-2", new_secret);
-    assert_eq!(api.post("/api/v1/devices/nobody/credentials", &token, json!({})).status, 404);
-    let viewer = api.token("viewer");
-    assert_eq!(api.post("/api/v1/devices/m-2/credentials", &viewer, json!({})).status, 403);
-}
-
-#[test]
 fn bad_messages_become_dead_letters_and_stored_data_stays_intact() {
     let (_dir, api) = Api::start_with(&["--mqtt-max-payload", "2048"]);
     let token = api.admin();
@@ -161,7 +87,7 @@ fn bad_messages_become_dead_letters_and_stored_data_stays_intact() {
     let device = connect_device(&api, "m-3", &secret);
     let t0 = now_ms() - 60_000;
     device.publish("optibid/v1/devices/m-3/telemetry", json!({ "ts": t0, "values": { "power_w": 10.0 } }).to_string());
-    wait_for("the good sample", || stored_samples(&api, &token, "m-3").len() == 1);
+    wait_for("the good sample", || stored_power(&api, &token, "m-3").len() == 1);
 
     let telemetry = "optibid/v1/devices/m-3/telemetry";
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
@@ -185,24 +111,10 @@ fn bad_messages_become_dead_letters_and_stored_data_stays_intact() {
             "payload_too_large",
         ),
         (telemetry, vec![0xff, 0xfe, 0x00], "not_utf8"),
-        (telemetry, json!({ "ts": t0, "values": { "power_w": 10.0 } }).to_string().into_bytes(), "duplicate_sample"),
-        (
-            "optibid/v1/devices/ghost/telemetry",
-            json!({ "ts": t0, "values": { "power_w": 1.0 } }).to_string().into_bytes(),
-            "unknown_device",
-        ),
-        (
-            "optibid/v1/devices/bad id!/telemetry",
-            json!({ "ts": t0, "values": { "power_w": 1.0 } }).to_string().into_bytes(),
-            "unknown_topic",
-        ),
+        (telemetry, json!({ "ts": t0, "values": { "power_w": 11.0 } }).to_string().into_bytes(), "conflicting_sample"),
         ("optibid/v1/devices/m-3/commands/no-such-command/response", br#"{"status": "accepted"}"#.to_vec(), "rejected"),
         ("optibid/v1/devices/m-3/status", br#"{"status": "on fire"}"#.to_vec(), "invalid_field"),
-        (
-            "optibid/v1/edge/ghost-edge/heartbeat",
-            br#"{"cpu_pct": 1, "memory_pct": 1, "inference_rate": 1, "latency_ms": 1}"#.to_vec(),
-            "unknown_device",
-        ),
+        ("optibid/v1/devices/m-3/firmware", br#"{"version": "2.0"}"#.to_vec(), "unknown_topic"),
     ];
     for (topic, payload, _) in &cases {
         device.publish(topic, payload.clone());
@@ -220,187 +132,122 @@ fn bad_messages_become_dead_letters_and_stored_data_stays_intact() {
         assert_eq!(letter["reason"], *reason, "{topic}: {letter}");
         assert!(letter["detail"].as_str().is_some_and(|d| !d.is_empty()));
     }
-    let only = api.get("/api/v1/dead-letters?reason=unknown_device", &token);
+    let only = api.get("/api/v1/dead-letters?reason=malformed_json", &token);
     assert_eq!(only.body["items"].as_array().map(Vec::len), Some(2));
     assert_eq!(api.get("/api/v1/dead-letters?reason=nonsense", &token).status, 400);
 
     device.publish(telemetry, json!({ "ts": t0 + 5, "values": { "power_w": 20.0 } }).to_string());
-    wait_for("the next good sample", || stored_samples(&api, &token, "m-3").len() == 2);
-    assert_eq!(stored_samples(&api, &token, "m-3"), vec![(t0, 10.0), (t0 + 5, 20.0)]);
+    wait_for("the next good sample", || stored_power(&api, &token, "m-3").len() == 2);
+    assert_eq!(stored_power(&api, &token, "m-3"), vec![(t0, 10.0), (t0 + 5, 20.0)]);
     let metrics = api.call("GET", "/metrics", None, None, &[]).body;
     let metrics = metrics.as_str().expect("text");
-    assert!(metrics.contains(r#"optibid_dead_letters_total{reason="unknown_device"} 2"#), "{metrics}");
-    assert!(metrics.contains(r#"optibid_dead_letters_total{reason="malformed_json"} 2"#));
+    assert!(metrics.contains(r#"optibid_dead_letters_total{reason="malformed_json"} 2"#), "{metrics}");
+    assert!(metrics.contains(r#"optibid_dead_letters_total{reason="conflicting_sample"} 1"#), "{metrics}");
     let verify = api.post("/api/v1/audit/verify", &token, json!({}));
     assert_eq!(verify.body["intact"], true, "{}", verify.body);
 }
 
 #[test]
-fn the_last_will_marks_a_vanished_device_offline() {
+fn every_distinct_sample_is_kept_and_a_redelivered_one_is_stored_once() {
     let (_dir, api) = Api::start();
     let token = api.admin();
-    let secret = register(&api, &token, "m-4");
+    let secret = register(&api, &token, "m-7");
+    let device = connect_device(&api, "m-7", &secret);
+    let topic = "optibid/v1/devices/m-7/telemetry";
+    let ts = now_ms() - 30_000;
+    device.publish(topic, json!({ "ts": ts, "values": { "power_w": 100.0 } }).to_string());
+    device.publish(topic, json!({ "ts": ts, "values": { "temp_c": 20.0 } }).to_string());
+    device.publish(
+        topic,
+        json!([{ "ts": ts + 1, "values": { "power_w": 101.0 } }, { "ts": ts + 1, "values": { "temp_c": 21.0 } }])
+            .to_string(),
+    );
+    device.publish(topic, json!({ "ts": ts, "values": { "power_w": 100.0 } }).to_string());
+    device.publish(topic, json!({ "ts": ts + 1, "values": { "temp_c": 99.0 } }).to_string());
+    device.publish(topic, json!({ "ts": ts + 2, "values": { "power_w": 102.0 } }).to_string());
+    wait_for("the last sample", || stored_values(&api, &token, "m-7").len() == 5);
+    let mut stored = stored_values(&api, &token, "m-7");
+    stored.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let expected: Vec<(i64, String, f64)> = [
+        (ts, "power_w", 100.0),
+        (ts, "temp_c", 20.0),
+        (ts + 1, "power_w", 101.0),
+        (ts + 1, "temp_c", 21.0),
+        (ts + 2, "power_w", 102.0),
+    ]
+    .into_iter()
+    .map(|(ts, metric, value)| (ts, metric.to_owned(), value))
+    .collect();
+    assert_eq!(stored, expected, "one timestamp with two metrics is two samples; a resend is stored once");
+    let letters = api.get("/api/v1/dead-letters?limit=100", &token);
+    let items = letters.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "only the conflicting value is a dead letter: {}", letters.body);
+    assert_eq!(items[0]["reason"], "conflicting_sample");
+}
+
+#[test]
+fn presence_follows_the_connection_with_or_without_a_last_will() {
+    let (_dir, api) = Api::start();
+    let token = api.admin();
+    let with_will = register(&api, &token, "m-4");
     let will = json!({ "status": "offline", "reason": "connection lost" }).to_string();
     let device = TestClient::connect(
         &api.server.mqtt,
         Connect {
             client_id: "m-4",
-            login: Some(("m-4", &secret)),
+            login: Some(("m-4", &with_will)),
             last_will: Some(("optibid/v1/devices/m-4/status", &will)),
             ..Connect::default()
         },
     )
     .expect("connects");
-    device.publish("optibid/v1/devices/m-4/status", r#"{"status": "online"}"#);
     api.eventually("/api/v1/devices/m-4", &token, |d| d["state"]["status"] == "online");
     drop(device);
     api.eventually("/api/v1/devices/m-4", &token, |d| d["state"]["status"] == "offline");
-}
 
-#[test]
-fn the_machines_mosquitto_carries_the_same_contract() {
-    if !services::available("Mosquitto", "127.0.0.1:1883") {
-        return;
-    }
-    let group = format!("optibid-test-{}", std::process::id());
-    let (_dir, api) = Api::start_with(&["--mqtt-broker", "mqtt://127.0.0.1:1883", "--mqtt-shared-group", &group]);
-    let token = api.admin();
-    let id = format!("mosq-{}", std::process::id());
-    register(&api, &token, &id);
-    let device = TestClient::connect("127.0.0.1:1883", Connect { client_id: &id, ..Connect::default() })
-        .expect("the machine's Mosquitto accepts anonymous clients");
-    let t0 = now_ms() - 5_000;
-    let topic = format!("optibid/v1/devices/{id}/telemetry");
-    wait_for("the ingest subscription", || {
-        device.publish(&topic, json!({ "ts": t0, "values": { "power_w": 5.0 } }).to_string());
-        !stored_samples(&api, &token, &id).is_empty()
-    });
-    device.publish(&topic, json!([{ "ts": t0 + 1, "values": { "power_w": 6.0 } }]).to_string());
-    wait_for("two samples", || stored_samples(&api, &token, &id).len() == 2);
-    assert_eq!(stored_samples(&api, &token, &id), vec![(t0, 5.0), (t0 + 1, 6.0)]);
-
-    device.subscribe(&format!("optibid/v1/devices/{id}/commands"));
-    let sent = api.post(&format!("/api/v1/devices/{id}/commands"), &token, json!({ "name": "ping", "params": {} }));
-    let command_id = sent.body["command_id"].as_str().expect("command id").to_owned();
-    let received = device.receive();
-    let body: Value = serde_json::from_slice(&received.payload).expect("JSON");
-    assert_eq!(body["command_id"], command_id);
-    device.publish(
-        &format!("optibid/v1/devices/{id}/commands/{command_id}/response"),
-        r#"{"status": "failed", "detail": "busy"}"#,
-    );
-    api.eventually(&format!("/api/v1/devices/{id}/events?limit=100"), &token, |page| {
-        page["events"].as_array().is_some_and(|items| items.iter().any(|e| e["event_type"] == "device.command_failed"))
-    });
-}
-
-/// A Mosquitto of our own on a free port, with persistence, that the test can restart.
-struct OwnMosquitto {
-    program: std::path::PathBuf,
-    config: std::path::PathBuf,
-    port: u16,
-    child: std::process::Child,
-}
-
-impl OwnMosquitto {
-    fn start(program: std::path::PathBuf, dir: &std::path::Path) -> OwnMosquitto {
-        let port = services::free_port();
-        let config = dir.join("mosquitto.conf");
-        let store = dir.join("mosquitto-store");
-        std::fs::create_dir_all(&store).expect("store dir");
-        std::fs::write(
-            &config,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\nuser root\npersistence true\npersistence_location {}/\n\
-                 max_queued_messages 100000\nmax_inflight_messages 100\n",
-                store.display()
-            ),
-        )
-        .expect("config written");
-        let child = Self::spawn(&program, &config, port);
-        OwnMosquitto { program, config, port, child }
-    }
-
-    fn spawn(program: &std::path::Path, config: &std::path::Path, port: u16) -> std::process::Child {
-        let child = std::process::Command::new(program)
-            .arg("-c")
-            .arg(config)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("mosquitto starts");
-        wait_for("mosquitto to listen", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
-        child
-    }
-
-    /// Stops it cleanly (it saves its sessions and queued messages) and starts it again.
-    fn restart(&mut self) {
-        let pid = self.child.id().to_string();
-        std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
-        self.child.wait().expect("mosquitto exits");
-        self.child = Self::spawn(&self.program, &self.config, self.port);
-    }
-}
-
-impl Drop for OwnMosquitto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-#[test]
-fn a_broker_restart_and_a_platform_crash_lose_no_acknowledged_message() {
-    let Some(program) = services::program("mosquitto", &["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]) else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut broker = OwnMosquitto::start(program, dir.path());
-    let broker_address = format!("127.0.0.1:{}", broker.port);
-    let broker_url = format!("mqtt://{broker_address}");
-    let data = dir.path().join("data");
-    let api = Api::over(common::Server::start(&data, &["--mqtt-broker", &broker_url]));
-    let token = api.admin();
-    register(&api, &token, "m-5");
-    let connect = || {
-        TestClient::connect(&broker_address, Connect { client_id: "m-5", persistent: true, ..Connect::default() })
-            .expect("connects")
-    };
-    let t0 = now_ms() - 600_000;
-    let message = |i: i64| json!({ "ts": t0 + i, "values": { "power_w": i as f64 } }).to_string();
-    let topic = "optibid/v1/devices/m-5/telemetry";
-    let device = connect();
-    wait_for("the ingest subscription", || {
-        device.publish(topic, message(0));
-        !stored_samples(&api, &token, "m-5").is_empty()
-    });
-    for i in 1..150 {
-        device.publish(topic, message(i));
-    }
-    broker.restart();
+    let without_will = register(&api, &token, "m-6");
+    let device = connect_device(&api, "m-6", &without_will);
+    api.eventually("/api/v1/devices/m-6", &token, |d| d["state"]["status"] == "online");
     drop(device);
-    let device = connect();
-    for i in 150..300 {
-        device.publish(topic, message(i));
-    }
-    wait_for("300 samples after the broker restart", || stored_samples(&api, &token, "m-5").len() >= 300);
+    api.eventually("/api/v1/devices/m-6", &token, |d| d["state"]["status"] == "offline");
 
-    let server = api.server;
-    let mut server = server;
-    server.child.kill().expect("kill -9 the platform");
-    server.child.wait().expect("exits");
-    for i in 300..500 {
-        device.publish(topic, message(i));
-    }
-    let api = Api::over(common::Server::start(&data, &["--mqtt-broker", &broker_url]));
-    wait_for("500 samples after the platform restart", || stored_samples(&api, &token, "m-5").len() >= 500);
-    std::thread::sleep(Duration::from_millis(500));
-    let stored = stored_samples(&api, &token, "m-5");
-    let expected: Vec<(i64, f64)> = (0..500).map(|i| (t0 + i, i as f64)).collect();
-    let mut deduplicated = stored.clone();
-    deduplicated.dedup();
-    assert_eq!(stored.len(), deduplicated.len(), "no sample is stored twice");
-    assert_eq!(deduplicated, expected, "every acknowledged message is stored, in order");
-    let verify = api.post("/api/v1/audit/verify", &token, json!({}));
-    assert_eq!(verify.body["intact"], true, "{}", verify.body);
+    let device = connect_device(&api, "m-6", &without_will);
+    api.eventually("/api/v1/devices/m-6", &token, |d| d["state"]["status"] == "online");
+    device.client.disconnect().expect("queued");
+    device.wait_closed();
+    api.eventually("/api/v1/devices/m-6", &token, |d| d["state"]["status"] == "offline");
+}
+
+#[test]
+fn a_command_waits_for_its_device_across_a_restart_and_is_delivered_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let api = Api::over(common::Server::start(&data, &[]));
+    let token = api.admin();
+    let secret = register(&api, &token, "m-8");
+    let sent = api.post("/api/v1/devices/m-8/commands", &token, json!({ "name": "reboot", "params": { "n": 1 } }));
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    let first = sent.body["command_id"].as_str().expect("command id").to_owned();
+    assert!(api.server.terminate().success(), "a clean stop");
+
+    let api = Api::over(common::Server::start(&data, &[]));
+    let device = connect_device(&api, "m-8", &secret);
+    device.subscribe("optibid/v1/devices/m-8/commands");
+    let received: Value = serde_json::from_slice(&device.receive().payload).expect("JSON command");
+    assert_eq!(received["command_id"], first.as_str());
+    api.eventually("/api/v1/devices/m-8/events?limit=100", &token, |page| {
+        page["events"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|e| e["event_type"] == "device.command_delivered"))
+    });
+    drop(device);
+    assert!(api.server.terminate().success(), "a clean stop");
+
+    let api = Api::over(common::Server::start(&data, &[]));
+    let device = connect_device(&api, "m-8", &secret);
+    device.subscribe("optibid/v1/devices/m-8/commands");
+    let sent = api.post("/api/v1/devices/m-8/commands", &token, json!({ "name": "ping", "params": {} }));
+    let second = sent.body["command_id"].as_str().expect("command id").to_owned();
+    let received: Value = serde_json::from_slice(&device.receive().payload).expect("JSON command");
+    assert_eq!(received["command_id"], second.as_str(), "the delivered command is not sent again");
 }

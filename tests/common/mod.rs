@@ -5,7 +5,9 @@
 pub mod device;
 pub mod http;
 pub mod mqtt;
+pub mod paho;
 pub mod services;
+pub mod telemetry;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -57,12 +59,14 @@ pub struct Server {
     pub address: String,
     /// The admin token printed on first start, if this start printed one.
     pub admin_token: Option<String>,
-    /// `HOST:PORT` of the MQTT broker the server uses.
+    /// `HOST:PORT` of the MQTT endpoint (or external broker) devices use.
     pub mqtt: String,
+    /// `HOST:PORT` of the MQTT over TLS listener, when one is configured.
+    pub mqtts: Option<String>,
 }
 
 impl Server {
-    /// Starts `optibid serve` on `data` with `extra` arguments (with the embedded MQTT broker on
+    /// Starts `optibid serve` on `data` with `extra` arguments (with the embedded MQTT endpoint on
     /// a free port unless `extra` names a broker).
     pub fn start(data: &Path, extra: &[&str]) -> Server {
         use std::io::BufRead;
@@ -77,7 +81,7 @@ impl Server {
             .stderr(server_log())
             .spawn()
             .expect("serve starts");
-        let mut server = Server { child, address: String::new(), admin_token: None, mqtt: String::new() };
+        let mut server = Server { child, address: String::new(), admin_token: None, mqtt: String::new(), mqtts: None };
         let mut stdout = std::io::BufReader::new(server.child.stdout.take().expect("piped"));
         loop {
             let mut line = String::new();
@@ -87,6 +91,9 @@ impl Server {
             }
             if let Some(address) = line.trim().strip_prefix("optibid MQTT on mqtt://") {
                 server.mqtt = address.to_owned();
+            }
+            if let Some(address) = line.trim().strip_prefix("optibid MQTT over TLS on mqtts://") {
+                server.mqtts = Some(address.to_owned());
             }
             if let Some(address) = line.trim().strip_prefix("optibid listening on http://") {
                 server.address = address.to_owned();

@@ -1,7 +1,7 @@
 //! A real MQTT client (rumqttc) for tests: connect, publish with QoS 1 and wait for the
 //! broker's acknowledgement, subscribe, receive.
 
-use rumqttc::{Client, ConnectReturnCode, Event, LastWill, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{Client, ConnectReturnCode, Event, LastWill, MqttOptions, Packet, Publish, QoS, SubscribeReasonCode};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -59,7 +59,7 @@ impl TestClient {
         let this = TestClient { client, events, pending: Default::default() };
         match this.wait(|event| match event {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => Some(Ok(ack.code)),
-            Err(error) => Some(Err(error.clone())),
+            Err(error) => Some(Err(refusal_code(error))),
             _ => None,
         })? {
             ConnectReturnCode::Success => Ok(this),
@@ -93,10 +93,29 @@ impl TestClient {
         self.wait(|event| matches!(event, Ok(Event::Incoming(Packet::PubAck(_)))).then_some(()));
     }
 
-    /// Subscribes with QoS 1 and waits for the acknowledgement.
+    /// Subscribes with QoS 1, waits for the acknowledgement and asserts the grant.
     pub fn subscribe(&self, filter: &str) {
+        let granted = self.try_subscribe(filter);
+        assert_eq!(granted, SubscribeReasonCode::Success(QoS::AtLeastOnce), "subscribing to {filter}");
+    }
+
+    /// Subscribes with QoS 1 and returns the broker's answer for the filter.
+    pub fn try_subscribe(&self, filter: &str) -> SubscribeReasonCode {
         self.client.subscribe(filter, QoS::AtLeastOnce).expect("queued");
-        self.wait(|event| matches!(event, Ok(Event::Incoming(Packet::SubAck(_)))).then_some(()));
+        self.wait(|event| match event {
+            Ok(Event::Incoming(Packet::SubAck(ack))) => Some(ack.return_codes[0]),
+            _ => None,
+        })
+    }
+
+    /// Publishes with QoS 1 without waiting for anything.
+    pub fn send(&self, topic: &str, payload: impl Into<Vec<u8>>) {
+        self.client.publish(topic, QoS::AtLeastOnce, false, payload).expect("queued");
+    }
+
+    /// Waits until the broker closes the connection.
+    pub fn wait_closed(&self) {
+        self.wait(|event| event.is_err().then_some(()));
     }
 
     /// The next message received.
@@ -112,4 +131,10 @@ impl TestClient {
             _ => None,
         })
     }
+}
+
+/// The CONNACK code of a refused connection (`NotAuthorized`, `BadUserNamePassword`, ...), or the
+/// whole error when it is not a refusal.
+fn refusal_code(error: &str) -> String {
+    error.split('`').nth(1).filter(|_| error.contains("return code")).unwrap_or(error).to_owned()
 }
