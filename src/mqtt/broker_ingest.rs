@@ -17,12 +17,14 @@ use crate::ingest::pipeline::MessageOutcome;
 use crate::ingest::queue::{IngestQueue, IngestStopped};
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use optibid_domain::time::Timestamp;
-use rumqttc::{AsyncClient, Event, Packet, Publish, QoS, SubscribeFilter, SubscribeReasonCode};
+use rumqttc::{AsyncClient, Event, EventLoop, Packet, Publish, QoS, SubscribeFilter, SubscribeReasonCode};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 /// Name of the telemetry filter in [`INGEST_FILTERS`]: the only one read over several
 /// connections. Status messages, command responses and heartbeats are read on the first
@@ -122,12 +124,17 @@ struct Poller {
 impl Poller {
     /// Reads the connection until the ingest goes away; reconnects with backoff and subscribes
     /// again on every connection.
+    ///
+    /// rumqttc's event loop is polled on a task of its own, to its end each time: a poll future
+    /// dropped by a `select!` can lose a publish it had read, which then holds one of the
+    /// broker's in-flight slots forever. The events come over an unbounded channel, bounded in
+    /// practice by the broker's limit on unacknowledged messages.
     #[tracing::instrument(name = "mqtt_broker_ingest", skip_all, fields(client_id = %self.client_id))]
     async fn run(self) {
         let mut options = self.settings.broker.options(&self.client_id);
         options.set_manual_acks(true).set_inflight(CONNECTION_INFLIGHT);
-        let (client, mut eventloop) = AsyncClient::new(options, 1_024);
-        let mut backoff = Backoff::default();
+        let (client, eventloop) = AsyncClient::new(options, 1_024);
+        let mut events = EventPump::start(eventloop);
         let mut pending: FuturesOrdered<PendingAck> = FuturesOrdered::new();
         let set_connected = |up: bool| {
             if let Some(flag) = &self.connected {
@@ -144,8 +151,8 @@ impl Poller {
                     }
                     Err(stopped) => tracing::error!(%stopped, "not acknowledged: the broker keeps the message"),
                 },
-                event = eventloop.poll() => match event {
-                    Ok(Event::Incoming(Packet::Publish(publish))) => {
+                Some(event) = events.next() => match event {
+                    Event::Incoming(Packet::Publish(publish)) => {
                         let now = Timestamp(chrono::Utc::now().timestamp_millis());
                         let message =
                             inbound::decode(None, &publish.topic, &publish.payload, publish.dup, now, self.settings.limits);
@@ -157,8 +164,7 @@ impl Poller {
                             Err(stopped) => tracing::error!(%stopped, "not acknowledged: the broker keeps the message"),
                         }
                     }
-                    Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                        backoff.reset();
+                    Event::Incoming(Packet::ConnAck(ack)) => {
                         tracing::info!(session_present = ack.session_present, "MQTT broker ingest connected");
                         let (client, filters) = (client.clone(), self.filters.clone());
                         tokio::spawn(async move {
@@ -167,22 +173,69 @@ impl Poller {
                             }
                         });
                     }
-                    Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                    Event::Incoming(Packet::SubAck(ack)) => {
                         let granted = ack.return_codes.iter().all(|code| matches!(code, SubscribeReasonCode::Success(_)));
                         if !granted {
                             tracing::error!(codes = ?ack.return_codes, "the broker refused an ingest subscription");
                         }
                         set_connected(granted);
                     }
-                    Ok(_) => {}
-                    Err(error) => {
-                        set_connected(false);
-                        let delay = backoff.next_delay();
-                        tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "MQTT broker ingest connection lost");
-                        tokio::time::sleep(delay).await;
-                    }
+                    Event::Incoming(Packet::Disconnect) => set_connected(false),
+                    _ => {}
                 },
+                else => return,
             }
         }
+    }
+}
+
+/// Polls a rumqttc event loop on its own task, reconnecting with backoff; the task stops when
+/// this is dropped.
+struct EventPump {
+    events: mpsc::UnboundedReceiver<Event>,
+    task: JoinHandle<()>,
+}
+
+impl EventPump {
+    fn start(mut eventloop: EventLoop) -> Self {
+        let (sender, events) = mpsc::unbounded_channel();
+        let task = tokio::spawn(
+            async move {
+                let mut backoff = Backoff::default();
+                loop {
+                    match eventloop.poll().await {
+                        Ok(event) => {
+                            if matches!(event, Event::Incoming(Packet::ConnAck(_))) {
+                                backoff.reset();
+                            }
+                            if sender.send(event).is_err() {
+                                return;
+                            }
+                        }
+                        Err(error) => {
+                            if sender.send(Event::Incoming(Packet::Disconnect)).is_err() {
+                                return;
+                            }
+                            let delay = backoff.next_delay();
+                            tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "MQTT broker ingest connection lost");
+                            tokio::time::sleep(delay).await;
+                        }
+                    }
+                }
+            }
+            .in_current_span(),
+        );
+        Self { events, task }
+    }
+
+    /// The next event; cancel-safe.
+    async fn next(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+}
+
+impl Drop for EventPump {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
