@@ -505,7 +505,9 @@ fn keep_new_samples(
     indexes: &[usize],
     letters: &mut BTreeMap<usize, Rejection>,
 ) -> Vec<KeptMessage> {
-    let mut this_round = RecentSamples::default();
+    // Every sample of the round, however many: a redelivery may come in the same round as the
+    // original.
+    let mut this_round = RecentSamples::with_bound(usize::MAX);
     let mut kept = Vec::with_capacity(indexes.len());
     for index in indexes {
         let samples = telemetry_of(&messages[*index]);
@@ -606,5 +608,38 @@ fn actor_error<E: std::error::Error>(error: ExecuteError<E>) -> IngestError {
     match error {
         ExecuteError::Store(store) => IngestError::Storage(store),
         other => IngestError::Transient(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use optibid_domain::telemetry::MetricValue;
+
+    fn message(ts: i64, value: f64, redelivery: bool) -> DecodedMessage {
+        let device = DeviceId::new("inv-1").expect("valid id");
+        let sample =
+            TelemetrySample { ts: Timestamp(ts), values: vec![MetricValue { metric: "power_w".to_owned(), value }] };
+        DecodedMessage {
+            origin: "optibid/v1/devices/inv-1/telemetry".to_owned(),
+            raw: Vec::new(),
+            work: Ok(Work::Telemetry(device, vec![sample])),
+            redelivery,
+        }
+    }
+
+    #[test]
+    fn a_redelivery_in_the_same_round_as_its_original_is_kept_once_however_long_the_round() {
+        let device = DeviceId::new("inv-1").expect("valid id");
+        let known = KnownDevice { metrics: HashSet::new(), recent: RecentSamples::default(), last_round: 0 };
+        let originals = (0..2_000).map(|i| message(i, i as f64, false));
+        let redelivered = (0..2_000).map(|i| message(i, i as f64, true));
+        let messages: Vec<DecodedMessage> = originals.chain(redelivered).collect();
+        let indexes: Vec<usize> = (0..messages.len()).collect();
+        let mut letters = BTreeMap::new();
+        let kept = keep_new_samples(&device, &known, &messages, &indexes, &mut letters);
+        let samples: usize = kept.iter().map(|m| m.samples.len()).sum();
+        assert_eq!(samples, 2_000, "each sample once");
+        assert!(kept.iter().all(|m| m.conflicts.is_empty()) && letters.is_empty());
     }
 }

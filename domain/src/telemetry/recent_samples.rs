@@ -29,14 +29,27 @@ pub enum SampleVerdict {
 }
 
 /// A bounded memory of the most recently stored samples of one device.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RecentSamples {
     metrics: Vec<String>,
     values: HashMap<(Timestamp, u16), u64>,
     order: VecDeque<(Timestamp, u16)>,
+    bound: usize,
+}
+
+impl Default for RecentSamples {
+    /// Remembers [`REMEMBERED_SAMPLES`].
+    fn default() -> Self {
+        Self::with_bound(REMEMBERED_SAMPLES)
+    }
 }
 
 impl RecentSamples {
+    /// A memory of at most `bound` samples (`usize::MAX`: all of them, for one round's work).
+    pub fn with_bound(bound: usize) -> Self {
+        Self { metrics: Vec::new(), values: HashMap::new(), order: VecDeque::new(), bound }
+    }
+
     /// What `value` of `metric` at `ts` is, given the samples remembered.
     pub fn verdict(&self, ts: Timestamp, metric: &str, value: f64) -> SampleVerdict {
         let Some(index) = self.metric_index(metric) else { return SampleVerdict::New };
@@ -60,7 +73,7 @@ impl RecentSamples {
         if self.values.insert((ts, index), value.to_bits()).is_none() {
             self.order.push_back((ts, index));
         }
-        while self.order.len() > REMEMBERED_SAMPLES {
+        while self.order.len() > self.bound {
             if let Some(oldest) = self.order.pop_front() {
                 self.values.remove(&oldest);
             }
