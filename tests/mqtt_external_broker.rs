@@ -4,6 +4,7 @@
 mod common;
 
 use common::http::Api;
+use common::mosquitto::OwnMosquitto;
 use common::mqtt::{Connect, TestClient};
 use common::services;
 use common::telemetry::{now_ms, register_meter as register, stored_power as stored_samples};
@@ -46,62 +47,6 @@ fn the_machines_mosquitto_carries_the_same_contract() {
     api.eventually(&format!("/api/v1/devices/{id}/events?limit=100"), &token, |page| {
         page["events"].as_array().is_some_and(|items| items.iter().any(|e| e["event_type"] == "device.command_failed"))
     });
-}
-
-/// A Mosquitto of our own on a free port, configured as docs/mqtt.md says, that the test can
-/// restart.
-struct OwnMosquitto {
-    program: std::path::PathBuf,
-    config: std::path::PathBuf,
-    port: u16,
-    child: std::process::Child,
-}
-
-impl OwnMosquitto {
-    fn start(program: std::path::PathBuf, dir: &std::path::Path) -> OwnMosquitto {
-        let port = services::free_port();
-        let config = dir.join("mosquitto.conf");
-        let store = dir.join("mosquitto-store");
-        std::fs::create_dir_all(&store).expect("store dir");
-        std::fs::write(
-            &config,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\nuser root\npersistence true\npersistence_location {}/\n\
-                 autosave_on_changes true\nautosave_interval 1\nmax_queued_messages 0\nmax_inflight_messages 1000\n",
-                store.display()
-            ),
-        )
-        .expect("config written");
-        let child = Self::spawn(&program, &config, port);
-        OwnMosquitto { program, config, port, child }
-    }
-
-    fn spawn(program: &std::path::Path, config: &std::path::Path, port: u16) -> std::process::Child {
-        let child = std::process::Command::new(program)
-            .arg("-c")
-            .arg(config)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("mosquitto starts");
-        wait_for("mosquitto to listen", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
-        child
-    }
-
-    /// Stops it cleanly (it saves its sessions and queued messages) and starts it again.
-    fn restart(&mut self) {
-        let pid = self.child.id().to_string();
-        std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
-        self.child.wait().expect("mosquitto exits");
-        self.child = Self::spawn(&self.program, &self.config, self.port);
-    }
-}
-
-impl Drop for OwnMosquitto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 pub mod device;
 pub mod http;
+pub mod mosquitto;
 pub mod mqtt;
 pub mod paho;
 pub mod services;

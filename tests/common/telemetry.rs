@@ -32,7 +32,7 @@ pub fn stored_values(api: &Api, token: &str, device: &str) -> Vec<StoredValue> {
     let mut values = Vec::new();
     let mut from = 1;
     loop {
-        let page = api.get(&format!("/api/v1/events?from={from}&limit=1000"), token);
+        let page = api.get(&format!("/api/v1/events?from={from}&limit=200"), token);
         assert_eq!(page.status, 200, "{}", page.body);
         let events = page.body["events"].as_array().expect("events").clone();
         for event in events.iter().filter(|event| event["stream"] == stream.as_str()) {
@@ -45,7 +45,7 @@ pub fn stored_values(api: &Api, token: &str, device: &str) -> Vec<StoredValue> {
             }
         }
         match events.last() {
-            Some(last) if events.len() == 1000 => from = last["position"].as_u64().expect("position") + 1,
+            Some(last) if events.len() == 200 => from = last["position"].as_u64().expect("position") + 1,
             _ => return values,
         }
     }
