@@ -278,6 +278,11 @@ async fn record_outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actors::DirectoryConfig;
+    use crate::bench::workload::registration;
+    use crate::store::SledEventLog;
+    use optibid_domain::campaign::{CampaignDefinition, CampaignPhase, TargetSelector};
+    use optibid_domain::device::CommandResponse;
 
     #[test]
     fn command_ids_are_stable_per_campaign_and_device() {
@@ -295,5 +300,68 @@ mod tests {
         assert_eq!(params, serde_json::json!({ "version": "2.5.0", "campaign_id": "fw-1" }));
         let params = command_params(CampaignKind::ConfigChange, &campaign, r#"{"soc_limit": 90}"#);
         assert_eq!(params, serde_json::json!({ "soc_limit": 90, "campaign_id": "fw-1" }));
+    }
+
+    fn at() -> Timestamp {
+        now()
+    }
+
+    /// The log after a crash of the rollout between a released wave and the device's answer to
+    /// it: the wave, the command and its success are stored, the rollout's checkpoint is before
+    /// all of them. Replayed in one batch, the answer must still become the campaign's outcome.
+    #[tokio::test]
+    async fn a_replayed_batch_with_a_wave_and_its_answer_completes_the_campaign() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = Arc::new(SledEventLog::open(dir.path()).expect("opens"));
+        let platform = Arc::new(Platform::start(log, DirectoryConfig::default()).await.expect("starts"));
+        let meta = CommandMetadata::default;
+        let device = DeviceId::new("bench-000001").expect("valid id");
+        platform.devices.execute(device.as_str(), registration(1).expect("valid"), meta()).await.expect("registers");
+        let campaign = CampaignId::new("fw-9").expect("valid id");
+        let definition = CampaignDefinition {
+            id: campaign.clone(),
+            name: "Firmware 9".to_owned(),
+            kind: CampaignKind::FirmwareUpdate,
+            selector: TargetSelector::default(),
+            payload: "9.0.0".to_owned(),
+            waves: vec![100],
+            success_threshold: 1.0,
+            abort_threshold: 0.5,
+            device_timeout_ms: 60_000,
+        };
+        for command in [
+            CampaignCommand::Create { definition, at: at() },
+            CampaignCommand::ResolveTargets { devices: vec![device.clone()], at: at() },
+            CampaignCommand::Start { at: at() },
+        ] {
+            platform.campaigns.execute(campaign.as_str(), command, meta()).await.expect("accepted");
+        }
+        let command_id = command_id(&campaign, &device).expect("an id");
+        let issue = DeviceCommand::IssueCommand {
+            command_id: command_id.clone(),
+            name: "firmware_update".to_owned(),
+            params: command_params(CampaignKind::FirmwareUpdate, &campaign, "9.0.0").to_string(),
+            timeout_ms: 60_000,
+            at: at(),
+        };
+        let issued = metadata(format!("rollout:{campaign}:{device}"));
+        platform.devices.execute(device.as_str(), issue, issued).await.expect("issued");
+        let success = DeviceCommand::RecordCommandResponse {
+            command_id,
+            response: CommandResponse::Succeeded { detail: "flashed".to_owned() },
+            at: at(),
+        };
+        platform.devices.execute(device.as_str(), success, meta()).await.expect("recorded");
+
+        let _rollout = Rollout::start(platform.clone(), WorkerHealth::new("rollout")).expect("starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let state = platform.campaigns.state(campaign.as_str()).await.expect("state").state;
+            if state.phase == CampaignPhase::Completed {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the campaign stalled: {state:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }
