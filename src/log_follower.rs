@@ -83,3 +83,63 @@ pub fn step_error<E: std::error::Error>(error: crate::actors::ExecuteError<E>) -
         other => StepError::Transient(other.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actors::{CommandMetadata, DirectoryConfig, Platform};
+    use crate::bench::workload::registration;
+    use crate::store::SledEventLog;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    async fn platform_with_one_event() -> (tempfile::TempDir, Arc<SledEventLog>, Platform) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = Arc::new(SledEventLog::open(dir.path()).expect("opens"));
+        let platform = Platform::start(log.clone(), DirectoryConfig::default()).await.expect("starts");
+        let register = registration(1).expect("valid");
+        platform.devices.execute("bench-000001", register, CommandMetadata::default()).await.expect("registers");
+        (dir, log, platform)
+    }
+
+    #[tokio::test]
+    async fn a_transient_error_is_retried_until_the_batch_is_carried_out() {
+        let (_dir, log, _platform) = platform_with_one_event().await;
+        let tree = log.database().open_tree("follower-test").expect("tree");
+        let health = WorkerHealth::new("test");
+        let attempts = Arc::new(AtomicU32::new(0));
+        let counted = attempts.clone();
+        let follower = tokio::spawn(follow_log(log.clone(), tree.clone(), 1, 16, health.clone(), move |_| {
+            let attempt = counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if attempt < 2 {
+                    Err(StepError::Transient("the actor is busy".to_owned()))
+                } else {
+                    Ok(sled::Batch::default())
+                }
+            }
+        }));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while resume_position(&tree).expect("readable") != 2 {
+            assert!(std::time::Instant::now() < deadline, "the checkpoint never moved");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        follower.abort();
+        assert_eq!(attempts.load(Ordering::SeqCst), 3);
+        assert_eq!(health.retried(), 2);
+        assert!(health.stop_reason().is_none(), "a transient error does not stop the worker");
+        assert!(health.last_error().is_some_and(|e| e.contains("busy")));
+    }
+
+    #[tokio::test]
+    async fn a_storage_failure_stops_the_worker_and_says_why() {
+        let (_dir, log, _platform) = platform_with_one_event().await;
+        let tree = log.database().open_tree("follower-test").expect("tree");
+        let health = WorkerHealth::new("test");
+        follow_log(log.clone(), tree.clone(), 1, 16, health.clone(), |_| async {
+            Err(StepError::Storage("the disk is gone".to_owned()))
+        })
+        .await;
+        assert!(health.stop_reason().is_some_and(|r| r.contains("the disk is gone")));
+        assert_eq!(resume_position(&tree).expect("readable"), 1, "no checkpoint past what was not carried out");
+    }
+}
