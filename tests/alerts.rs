@@ -50,7 +50,7 @@ fn an_out_of_range_reading_raises_an_alert_that_users_acknowledge_and_resolve() 
     api.eventually("/api/v1/alerts?state=resolved", &admin, |page| page["total"] == 1);
     assert_eq!(api.get("/api/v1/alerts", &admin).body["total"], 0, "nothing open");
     let missing = api.post("/api/v1/alerts/inv-9/no-such-alert/resolve", &operator, json!({}));
-    assert_eq!(missing.status, 409, "{}", missing.body);
+    assert_eq!(missing.status, 404, "an unknown alert is not found: {}", missing.body);
 
     let history = api.get("/api/v1/devices/inv-9/events?limit=100", &admin);
     let types: Vec<String> = history.body["events"]

@@ -24,7 +24,7 @@ pub trait Aggregate {
     type Event: Clone + EventName;
 
     /// Why a command was rejected.
-    type Error: std::error::Error;
+    type Error: std::error::Error + crate::MissingResource;
 
     /// Validates `command` against `state` and returns the events it causes.
     fn decide(state: &Self::State, command: Self::Command) -> Result<Vec<Self::Event>, Self::Error>;

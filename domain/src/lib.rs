@@ -19,6 +19,7 @@ pub mod device;
 pub mod edge;
 pub mod fleet_event;
 pub mod ids;
+pub mod missing_resource;
 pub mod retention;
 #[cfg(test)]
 mod scenario;
@@ -28,4 +29,5 @@ pub mod time;
 pub use aggregate::{Aggregate, EventName};
 pub use fleet_event::FleetEvent;
 pub use ids::{AlertId, CampaignId, CommandId, DeploymentId, DeviceId, EdgeNodeId, IdError, MaintenanceId};
+pub use missing_resource::MissingResource;
 pub use time::Timestamp;

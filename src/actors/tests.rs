@@ -179,6 +179,12 @@ enum FuseCommand {
 #[error("never")]
 struct FuseError;
 
+impl optibid_domain::MissingResource for FuseError {
+    fn names_missing_resource(&self) -> bool {
+        false
+    }
+}
+
 impl Aggregate for Fuse {
     const NAME: &'static str = "device";
     const EVENT_SCHEMA_VERSION: u16 = 1;

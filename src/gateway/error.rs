@@ -5,6 +5,7 @@ use crate::actors::ExecuteError;
 use crate::store::StoreError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use optibid_domain::MissingResource;
 use serde_json::json;
 
 /// An API error.
@@ -72,10 +73,11 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl<E: std::error::Error + 'static> From<ExecuteError<E>> for ApiError {
+impl<E: std::error::Error + MissingResource + 'static> From<ExecuteError<E>> for ApiError {
     fn from(error: ExecuteError<E>) -> Self {
         let message = error.to_string();
         match error {
+            ExecuteError::Rejected(rejection) if rejection.names_missing_resource() => Self::not_found(message),
             ExecuteError::Rejected(_) => Self::new(StatusCode::CONFLICT, "rule_violation", message),
             ExecuteError::VersionMismatch { current, .. } => {
                 Self { current_version: Some(current), ..Self::new(StatusCode::CONFLICT, "version_conflict", message) }
