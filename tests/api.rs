@@ -136,10 +136,19 @@ fn bad_input_gets_clear_errors_never_a_500() {
     assert_eq!(unknown.body["error"]["code"], "not_found");
     assert_eq!(api.get("/api/v1/devices/ghost/state", &token).status, 404);
     assert_eq!(api.get("/api/v1/devices/ghost/events", &token).status, 404);
-    assert_eq!(api.post("/api/v1/devices/ghost/status", &token, json!({ "status": "online" })).status, 409);
+    let ghost = api.post("/api/v1/devices/ghost/status", &token, json!({ "status": "online" }));
+    assert_eq!(ghost.status, 404, "an unknown device is 404 on command routes too: {}", ghost.body);
+    assert_eq!(ghost.body["error"]["code"], "not_found");
+    let ghost = api.post("/api/v1/devices/ghost/commands", &token, json!({ "name": "reboot", "params": {} }));
+    assert_eq!(ghost.status, 404, "{}", ghost.body);
     assert_eq!(api.get("/api/v1/nowhere", &token).status, 404);
     assert_eq!(api.get("/api/v1/devices?kind=toaster", &token).status, 400);
     assert_eq!(api.get("/api/v1/devices?limit=many", &token).status, 400);
+    for list in ["/api/v1/devices", "/api/v1/events", "/api/v1/alerts", "/api/v1/dead-letters", "/api/v1/campaigns"] {
+        let empty = api.get(&format!("{list}?limit=0"), &token);
+        assert_eq!(empty.status, 400, "{list}?limit=0 asks for nothing: {}", empty.body);
+        assert_eq!(empty.body["error"]["code"], "invalid_query");
+    }
 
     api.post("/api/v1/devices", &token, device("m-1", "smart_meter", "eu", &[]));
     assert_eq!(api.get("/api/v1/devices/m-1/state?at=yesterday", &token).status, 400);

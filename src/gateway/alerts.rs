@@ -4,6 +4,7 @@
 use super::auth::Principal;
 use super::command::{run_command, CommandHeaders, Invocation};
 use super::error::ApiError;
+use super::page_limit::page_limit;
 use super::schemas::{CommandAccepted, CommandErrors, ReadErrors};
 use super::{now, AppState};
 use actix_web::http::StatusCode;
@@ -40,13 +41,17 @@ pub struct AlertQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", summary = "Alerts, newest first", params(AlertQuery), responses((status = 200, description = "`items` and `total`", body = Object), ReadErrors), security(("bearer" = [])))]
-async fn list(state: web::Data<AppState>, _principal: Principal, query: web::Query<AlertQuery>) -> HttpResponse {
+async fn list(
+    state: web::Data<AppState>,
+    _principal: Principal,
+    query: web::Query<AlertQuery>,
+) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let limit = query.limit.unwrap_or(100).clamp(1, 1_000);
+    let limit = page_limit(query.limit, 100, 1_000)?;
     let filter =
         AlertFilter { state: query.state, severity: query.severity, device: query.device, metric: query.metric };
     let (items, total) = state.alert_list.read(|alerts| alert_list::list(alerts, &filter, limit));
-    HttpResponse::Ok().json(json!({ "items": items, "total": total }))
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "total": total })))
 }
 
 fn alert_id(alert: &str) -> Result<AlertId, ApiError> {

@@ -57,7 +57,8 @@ async fn list(
     filter: web::Query<CampaignFilter>,
     page: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = state.campaign_list.read(|list| list.page(|e| filter.matches(e), page.after.as_deref(), page.limit()));
+    let limit = page.limit()?;
+    let page = state.campaign_list.read(|list| list.page(|e| filter.matches(e), page.after.as_deref(), limit));
     let items: Vec<&CampaignProgress> = page.items.iter().map(|entry| &entry.progress).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": page.next_cursor, "total": page.total })))
 }

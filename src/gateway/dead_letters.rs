@@ -2,6 +2,7 @@
 
 use super::auth::Principal;
 use super::error::ApiError;
+use super::page_limit::page_limit;
 use super::schemas::{DeadLettersPage, ReadErrors};
 use super::AppState;
 use crate::ingest::dead_letter::DeadLetterReason;
@@ -31,7 +32,7 @@ async fn list(
     _principal: Principal,
     query: web::Query<DeadLetterQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query.limit.unwrap_or(50).clamp(1, 1_000);
+    let limit = page_limit(query.limit, 50, 1_000)?;
     let items =
         state.dead_letters.page(query.after, limit, query.reason).map_err(|e| ApiError::internal(e.to_string()))?;
     let next = if items.len() == limit { items.last().map(|l| l.sequence) } else { None };

@@ -68,9 +68,9 @@ async fn list(
     filter: web::Query<DeviceFilter>,
     page: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = state
-        .device_directory
-        .read(|directory| directory.page(|e| filter.matches(e), page.after.as_deref(), page.limit()));
+    let limit = page.limit()?;
+    let page =
+        state.device_directory.read(|directory| directory.page(|e| filter.matches(e), page.after.as_deref(), limit));
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -59,9 +59,9 @@ async fn list(
     filter: web::Query<EdgeNodeFilter>,
     page: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = state
-        .edge_directory
-        .read(|directory| directory.page(|e| filter.matches(e), page.after.as_deref(), page.limit()));
+    let limit = page.limit()?;
+    let page =
+        state.edge_directory.read(|directory| directory.page(|e| filter.matches(e), page.after.as_deref(), limit));
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -2,6 +2,7 @@
 
 use super::auth::Principal;
 use super::error::ApiError;
+use super::page_limit::page_limit;
 use super::schemas::{EventsPage, ReadErrors, ServerSentEvent};
 use super::AppState;
 use crate::audit::export::ExportedEvent;
@@ -32,7 +33,7 @@ async fn page(
 ) -> Result<HttpResponse, ApiError> {
     principal.require_audit()?;
     let from = query.from.unwrap_or(1).max(1);
-    let limit = query.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let limit = page_limit(query.limit, 100, MAX_PAGE)?;
     let events: Vec<ExportedEvent> =
         state.platform.log.read_all(from, limit)?.iter().map(ExportedEvent::from_record).collect();
     let head = state.platform.log.head().position;

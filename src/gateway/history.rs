@@ -2,6 +2,7 @@
 
 use super::auth::Principal;
 use super::error::ApiError;
+use super::page_limit::page_limit;
 use super::schemas::{HistoryPage, PointInTimeView, ReadErrors};
 use super::AppState;
 use crate::actors::ActorDirectory;
@@ -61,7 +62,7 @@ pub async fn instance_view<A: StoredAggregate>(
 /// One page of a stream's events.
 pub fn history(state: &AppState, stream: &StreamName, query: &HistoryQuery) -> Result<HttpResponse, ApiError> {
     let from = query.from_version.unwrap_or(1).max(1);
-    let limit = query.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let limit = page_limit(query.limit, 100, MAX_PAGE)?;
     let version = state.platform.log.stream_version(stream)?;
     if version == 0 {
         return Err(ApiError::not_found(format!("{stream} does not exist")));

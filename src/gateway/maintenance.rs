@@ -2,6 +2,8 @@
 //! within a week, with their trends and latest anomalies.
 
 use super::auth::Principal;
+use super::error::ApiError;
+use super::page_limit::page_limit;
 use super::schemas::ReadErrors;
 use super::AppState;
 use actix_web::{web, HttpResponse};
@@ -28,9 +30,9 @@ async fn predictions(
     state: web::Data<AppState>,
     _principal: Principal,
     query: web::Query<PredictionQuery>,
-) -> HttpResponse {
+) -> Result<HttpResponse, ApiError> {
     let min_risk = query.min_risk.filter(|r| r.is_finite()).unwrap_or(0.0);
-    let limit = query.limit.unwrap_or(100).clamp(1, 1_000);
+    let limit = page_limit(query.limit, 100, 1_000)?;
     let items = state.maintenance.read(|model| maintenance_predictions::ranked(model, min_risk, limit));
-    HttpResponse::Ok().json(json!({ "items": items }))
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }

@@ -28,6 +28,7 @@ pub mod history;
 pub mod maintenance;
 pub mod metrics;
 pub mod openapi;
+pub mod page_limit;
 pub mod projections;
 pub mod request_span;
 pub mod schemas;
@@ -156,9 +157,9 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    /// The page size to use.
-    pub fn limit(&self) -> usize {
-        self.limit.unwrap_or(50).clamp(1, 1_000)
+    /// The page size to use; 0 is refused.
+    pub fn limit(&self) -> Result<usize, ApiError> {
+        page_limit::page_limit(self.limit, 50, 1_000)
     }
 }
 
