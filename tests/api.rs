@@ -144,6 +144,10 @@ fn bad_input_gets_clear_errors_never_a_500() {
     assert_eq!(api.get("/api/v1/nowhere", &token).status, 404);
     assert_eq!(api.get("/api/v1/devices?kind=toaster", &token).status, 400);
     assert_eq!(api.get("/api/v1/devices?limit=many", &token).status, 400);
+    let huge = json!({ "id": "fw-x", "name": "x".repeat(300 * 1024) });
+    let too_large = api.post("/api/v1/campaigns", &token, huge);
+    assert_eq!(too_large.status, 413, "{}", too_large.body);
+    assert_eq!(too_large.body["error"]["code"], "payload_too_large", "the JSON error shape: {}", too_large.body);
     for list in ["/api/v1/devices", "/api/v1/events", "/api/v1/alerts", "/api/v1/dead-letters", "/api/v1/campaigns"] {
         let empty = api.get(&format!("{list}?limit=0"), &token);
         assert_eq!(empty.status, 400, "{list}?limit=0 asks for nothing: {}", empty.body);

@@ -22,6 +22,7 @@ pub mod dead_letters;
 pub mod devices;
 pub mod edge_nodes;
 pub mod error;
+pub mod error_bodies;
 pub mod events;
 pub mod health;
 pub mod history;
@@ -178,6 +179,7 @@ pub fn server(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<ac
             .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(json_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
+            .wrap(error_bodies::json_error_bodies())
             .wrap(actix_web::middleware::from_fn(request_span::trace_request))
             .service(health::healthz)
             .service(health::readyz)
