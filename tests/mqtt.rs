@@ -135,6 +135,16 @@ fn bad_messages_become_dead_letters_and_stored_data_stays_intact() {
     let only = api.get("/api/v1/dead-letters?reason=malformed_json", &token);
     assert_eq!(only.body["items"].as_array().map(Vec::len), Some(2));
     assert_eq!(api.get("/api/v1/dead-letters?reason=nonsense", &token).status, 400);
+    let firmware = api.get("/api/v1/dead-letters?topic=optibid/v1/devices/m-3/firmware", &token);
+    assert_eq!(firmware.body["items"].as_array().map(Vec::len), Some(1), "{}", firmware.body);
+    let of_device = api.get("/api/v1/dead-letters?device=m-3&limit=100", &token);
+    assert_eq!(of_device.body["items"].as_array().map(Vec::len), Some(cases.len()), "{}", of_device.body);
+    let none = api.get("/api/v1/dead-letters?device=m-30", &token);
+    assert_eq!(none.body["items"].as_array().map(Vec::len), Some(0), "a prefix is not the device: {}", none.body);
+    let first = api.get("/api/v1/dead-letters?limit=2", &token);
+    let cursor = first.body["next_cursor"].as_u64().expect("a cursor while there is more");
+    let second = api.get(&format!("/api/v1/dead-letters?limit=2&after={cursor}"), &token);
+    assert_ne!(first.body["items"][0], second.body["items"][0]);
 
     device.publish(telemetry, json!({ "ts": t0 + 5, "values": { "power_w": 20.0 } }).to_string());
     wait_for("the next good sample", || stored_power(&api, &token, "m-3").len() == 2);

@@ -116,8 +116,8 @@ pub struct IssuedCredentials {
 pub struct DeadLettersPage {
     /// The dead letters, oldest first.
     pub items: Vec<crate::ingest::dead_letter::DeadLetter>,
-    /// Cursor for the next page, when there may be one.
-    pub next: Option<u64>,
+    /// Pass as `after` for the next page; `null` on the last page.
+    pub next_cursor: Option<u64>,
 }
 
 /// Details of an error.

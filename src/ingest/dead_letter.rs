@@ -118,6 +118,32 @@ pub struct DeadLetter {
     pub received_at: Timestamp,
 }
 
+/// Which dead letters a page holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeadLetterFilter {
+    /// Only this reason.
+    pub reason: Option<DeadLetterReason>,
+    /// Only messages about this device or edge node (by the id in their topic).
+    pub device: Option<String>,
+    /// Only this exact topic.
+    pub topic: Option<String>,
+}
+
+impl DeadLetterFilter {
+    /// Whether `letter` belongs to the page.
+    pub fn matches(&self, letter: &DeadLetter) -> bool {
+        self.reason.is_none_or(|reason| reason == letter.reason)
+            && self.topic.as_ref().is_none_or(|topic| *topic == letter.topic)
+            && self.device.as_ref().is_none_or(|device| names_instance(&letter.topic, device))
+    }
+}
+
+/// Whether `topic` is about `id`: `.../devices/{id}/...` or `.../edge/{id}/...`.
+fn names_instance(topic: &str, id: &str) -> bool {
+    let segments: Vec<&str> = topic.split('/').collect();
+    segments.windows(2).any(|pair| matches!(pair[0], "devices" | "edge") && pair[1] == id)
+}
+
 /// Why a dead letter could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum DeadLetterError {
@@ -201,7 +227,7 @@ impl DeadLetterStore {
         &self,
         after: Option<u64>,
         limit: usize,
-        reason: Option<DeadLetterReason>,
+        filter: &DeadLetterFilter,
     ) -> Result<Vec<DeadLetter>, DeadLetterError> {
         let start = after.map_or(0, |a| a.saturating_add(1));
         let mut letters = Vec::new();
@@ -209,7 +235,7 @@ impl DeadLetterStore {
             let (key, value) = entry?;
             let sequence = key.as_ref().try_into().map(u64::from_be_bytes).unwrap_or_default();
             let letter: DeadLetter = postcard::from_bytes(&value).map_err(|e| DeadLetterError::Corrupt(sequence, e))?;
-            if reason.is_none_or(|r| r == letter.reason) {
+            if filter.matches(&letter) {
                 letters.push(letter);
                 if letters.len() >= limit {
                     break;
@@ -243,14 +269,20 @@ mod tests {
             .record(DeadLetterReason::MalformedJson, "eof", "optibid/v1/devices/a/telemetry", b"{", Timestamp(5))
             .expect("recorded");
         store.record(DeadLetterReason::UnknownDevice, "no such device", "t", b"{}", Timestamp(6)).expect("recorded");
-        let all = store.page(None, 10, None).expect("page");
+        let all = store.page(None, 10, &DeadLetterFilter::default()).expect("page");
         assert_eq!(all.len(), 2);
         assert_eq!(all[0], first);
         assert_eq!(all[0].first_bytes, "{");
-        let after = store.page(Some(first.sequence), 10, None).expect("page");
+        let after = store.page(Some(first.sequence), 10, &DeadLetterFilter::default()).expect("page");
         assert_eq!(after.len(), 1);
         assert_eq!(after[0].reason, DeadLetterReason::UnknownDevice);
-        let only = store.page(None, 10, Some(DeadLetterReason::UnknownDevice)).expect("page");
+        let only = store
+            .page(
+                None,
+                10,
+                &DeadLetterFilter { reason: Some(DeadLetterReason::UnknownDevice), ..DeadLetterFilter::default() },
+            )
+            .expect("page");
         assert_eq!(only.len(), 1);
         let counts = store.counts();
         assert!(counts.contains(&(DeadLetterReason::MalformedJson, 1)));
@@ -264,9 +296,28 @@ mod tests {
         for i in 0..5 {
             store.record(DeadLetterReason::PayloadTooLarge, "big", "t", &payload, Timestamp(i)).expect("recorded");
         }
-        let all = store.page(None, 10, None).expect("page");
+        let all = store.page(None, 10, &DeadLetterFilter::default()).expect("page");
         assert_eq!(all.iter().map(|l| l.received_at.0).collect::<Vec<_>>(), vec![2, 3, 4]);
         assert_eq!(all[0].first_bytes.len(), KEPT_PAYLOAD_BYTES);
         assert_eq!(all[0].payload_len, 1000);
+    }
+
+    #[test]
+    fn a_filter_by_device_matches_the_id_in_the_topic_not_a_prefix() {
+        let letter = |topic: &str| DeadLetter {
+            sequence: 1,
+            reason: DeadLetterReason::MalformedJson,
+            detail: String::new(),
+            topic: topic.to_owned(),
+            first_bytes: String::new(),
+            payload_len: 0,
+            received_at: Timestamp(0),
+        };
+        let of = |device: &str| DeadLetterFilter { device: Some(device.to_owned()), ..DeadLetterFilter::default() };
+        assert!(of("inv-1").matches(&letter("optibid/v1/devices/inv-1/telemetry")));
+        assert!(!of("inv-1").matches(&letter("optibid/v1/devices/inv-10/telemetry")));
+        assert!(of("gw-1").matches(&letter("optibid/v1/edge/gw-1/heartbeat")));
+        let topic = DeadLetterFilter { topic: Some("a/b".to_owned()), ..DeadLetterFilter::default() };
+        assert!(topic.matches(&letter("a/b")) && !topic.matches(&letter("a/b/c")));
     }
 }
