@@ -333,3 +333,32 @@ fn the_openapi_document_is_generated_and_documents_every_route() {
     let page = api.call("GET", "/api/docs", None, None, &[]);
     assert!(page.body.as_str().is_some_and(|html| html.contains("/api/v1/devices/{id}/commands")));
 }
+
+#[test]
+fn auditors_export_the_log_as_json_lines_while_the_platform_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let api = Api::over(common::Server::start(&data, &[]));
+    let token = api.admin();
+    for n in 0..3 {
+        let created = api.post("/api/v1/devices", &token, common::telemetry::meter(&format!("exp-{n}")));
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    let auditor = api.token("auditor");
+    let exported = api.get("/api/v1/audit/export", &auditor);
+    assert_eq!(exported.status, 200);
+    let text = exported.body.as_str().expect("JSON lines, not one JSON document").to_owned();
+    let lines: Vec<serde_json::Value> =
+        text.lines().map(|line| serde_json::from_str(line).expect("each line is JSON")).collect();
+    let head = api.get("/api/v1/events?limit=1", &auditor).body["head"].as_u64().expect("head");
+    assert_eq!(lines.len() as u64, head, "every event up to the head");
+    let positions: Vec<u64> = lines.iter().map(|l| l["position"].as_u64().expect("position")).collect();
+    assert_eq!(positions, (1..=head).collect::<Vec<_>>());
+    let tail = api.get("/api/v1/audit/export?from=2", &auditor);
+    assert_eq!(tail.body.as_str().map(|t| t.lines().count() as u64), Some(head - 1));
+    assert_eq!(api.get("/api/v1/audit/export", &api.token("viewer")).status, 403);
+
+    assert!(api.server.terminate().success());
+    let offline = common::export(&data);
+    assert_eq!(offline[..lines.len()], lines[..], "the same lines as `optibid audit export`");
+}

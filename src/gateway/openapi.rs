@@ -26,7 +26,7 @@ use utoipa::{Modify, OpenApi};
         edge_nodes::decommission, history::edge_history, history::edge_state,
         campaigns::create, campaigns::list, campaigns::detail, campaigns::act,
         history::campaign_history, history::campaign_state,
-        events::page, events::stream, audit::verify, tokens::create,
+        events::page, events::stream, audit::verify, audit::export, tokens::create,
         credentials::rotate_device, credentials::rotate_edge_node, dead_letters::list, projections::list,
         analytics::device_telemetry, analytics::fleet, analytics::edge, alerts::list, alerts::acknowledge,
         alerts::resolve, maintenance::predictions,
