@@ -71,6 +71,9 @@ pub enum EsrsAdapterError {
     SequenceOverflow(u64),
 }
 
+/// Instance locks kept before the unused ones are forgotten.
+const LOCKS_BEFORE_PRUNING: usize = 1_024;
+
 /// esrs's `EventStore` over the platform's log.
 pub struct EsrsSledStore<A> {
     log: Arc<dyn EventLog>,
@@ -119,6 +122,10 @@ impl<A: StoredAggregate> EventStore for EsrsSledStore<A> {
     async fn lock(&self, aggregate_id: Uuid) -> Result<EventStoreLockGuard, EsrsAdapterError> {
         let mutex = {
             let mut locks = self.locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if locks.len() >= LOCKS_BEFORE_PRUNING {
+                // An entry only the map holds is neither held nor awaited: forget it.
+                locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+            }
             locks.entry(aggregate_id).or_default().clone()
         };
         Ok(EventStoreLockGuard::new(HeldLock { _guard: mutex.lock_owned().await }))
@@ -160,11 +167,17 @@ impl<A: StoredAggregate> EventStore for EsrsSledStore<A> {
             .zip(event_ids(&stream, None, events.len()))
             .map(|(event, id)| A::to_new_event(event, id, metadata.clone()))
             .collect::<Result<Vec<_>, _>>()?;
-        self.log.append(stream.clone(), ExpectedVersion::Exact(expected), new_events).await?;
+        let appended = self.log.append(stream.clone(), ExpectedVersion::Exact(expected), new_events).await?;
         for _ in &events {
             aggregate_state.next_sequence_number();
         }
-        self.log.read_stream(&stream, expected + 1)?.iter().map(|record| self.to_store_event(uuid, record)).collect()
+        // Only this append's events: others may have been appended after them meanwhile.
+        self.log
+            .read_stream(&stream, expected + 1)?
+            .iter()
+            .take_while(|record| record.version <= appended.version)
+            .map(|record| self.to_store_event(uuid, record))
+            .collect()
     }
 
     /// Nothing to publish: projections tail the global log instead of an esrs event bus.
@@ -172,5 +185,13 @@ impl<A: StoredAggregate> EventStore for EsrsSledStore<A> {
 
     async fn delete(&self, _aggregate_id: Uuid) -> Result<(), EsrsAdapterError> {
         Err(EsrsAdapterError::AppendOnly)
+    }
+}
+
+#[cfg(test)]
+impl<A> EsrsSledStore<A> {
+    /// Instance locks currently kept.
+    pub(super) fn kept_locks(&self) -> usize {
+        self.locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
     }
 }
