@@ -23,6 +23,8 @@ pub mod missing_resource;
 pub mod retention;
 #[cfg(test)]
 mod scenario;
+#[cfg(test)]
+mod snapshot_codec;
 pub mod telemetry;
 pub mod time;
 

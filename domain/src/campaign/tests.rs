@@ -3,6 +3,7 @@
 use super::*;
 use crate::ids::{CampaignId, DeviceId};
 use crate::scenario::given;
+use crate::snapshot_codec::through_snapshot_codec;
 use crate::time::Timestamp;
 
 fn device(n: usize) -> DeviceId {
@@ -279,10 +280,9 @@ mod properties {
                     prop_assert_eq!(state.outcomes.len(), state.targets.len());
                 }
             }
-            prop_assert_eq!(&FleetCampaign::fold(CampaignState::default(), log.clone()), &state);
             let split = snapshot_at.min(log.len());
-            let snapshot = FleetCampaign::fold(CampaignState::default(), log[..split].to_vec());
-            prop_assert_eq!(FleetCampaign::fold(snapshot, log[split..].to_vec()), state);
+            let snapshot = through_snapshot_codec(&FleetCampaign::fold(CampaignState::default(), log[..split].to_vec()));
+            prop_assert_eq!(FleetCampaign::fold(snapshot, log[split..].to_vec()), FleetCampaign::fold(CampaignState::default(), log));
         }
     }
 }
