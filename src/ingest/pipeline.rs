@@ -13,15 +13,16 @@ use optibid_domain::edge::{EdgeNodeCommand, EdgeNodeError};
 use optibid_domain::ids::{CommandId, DeviceId, EdgeNodeId};
 use optibid_domain::telemetry::{
     MetricValue, RecentSamples, SampleVerdict, TelemetryBatch, TelemetryEvent, TelemetrySample, MAX_SAMPLES_PER_BATCH,
-    TELEMETRY_SCHEMA_VERSION, TELEMETRY_STREAM_KIND,
+    REMEMBERED_SAMPLES, TELEMETRY_SCHEMA_VERSION, TELEMETRY_STREAM_KIND,
 };
 use optibid_domain::time::Timestamp;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-/// How many of a device's last telemetry batches are read back when the ingest first sees it,
-/// or when a redelivered message carries samples it does not remember.
-const RELOADED_BATCHES: u64 = 16;
+/// At most how many of a device's last telemetry batches are read back (newest first, until
+/// they hold as many samples as are remembered) when the ingest first sees it, or when a
+/// redelivered message carries samples it does not remember.
+const RELOADED_BATCHES: u64 = 4_096;
 
 /// Devices whose facts the ingest keeps; beyond this, the least recently seen are forgotten
 /// (and read back from the log when they send again).
@@ -232,6 +233,7 @@ impl IngestPipeline {
 
     async fn provision(&self, device: &DeviceId, now: Timestamp) -> Result<(), IngestError> {
         let registration = DeviceRegistration {
+            location: None,
             id: device.clone(),
             name: device.to_string(),
             kind: DeviceKind::Other,
@@ -254,25 +256,37 @@ impl IngestPipeline {
         }
     }
 
-    /// The samples of the device's last stored telemetry batches.
+    /// The device's latest stored samples, as many as a [`RecentSamples`] remembers: its
+    /// telemetry batches read back from the newest until they hold that many (at most
+    /// [`RELOADED_BATCHES`] batches).
     fn stored_samples(&self, device: &DeviceId) -> Result<RecentSamples, StoreError> {
         let stream = crate::store::StreamName::new(TELEMETRY_STREAM_KIND, device.as_str())
             .map_err(|e| StoreError::Encode(e.to_string()))?;
-        let log = &self.platform.log;
-        let version = crate::store::EventLog::stream_version(log.as_ref(), &stream)?;
-        let from = version.saturating_sub(RELOADED_BATCHES.saturating_sub(1)).max(1);
-        let mut recent = RecentSamples::default();
-        for record in crate::store::EventLog::read_stream(log.as_ref(), &stream, from)? {
+        let log = self.platform.log.as_ref();
+        let version = crate::store::EventLog::stream_version(log, &stream)?;
+        let oldest = version.saturating_sub(RELOADED_BATCHES.saturating_sub(1)).max(1);
+        let mut batches = Vec::new();
+        let mut samples = 0;
+        for at in (oldest..=version).rev() {
+            let Some(record) = crate::store::EventLog::read_stream_event(log, &stream, at)? else { continue };
             match crate::store::codec::decode_payload::<TelemetryEvent>(&record, TELEMETRY_SCHEMA_VERSION) {
                 Ok(TelemetryEvent::Recorded(batch)) => {
-                    for sample in &batch.samples {
-                        for value in &sample.values {
-                            recent.remember(sample.ts, &value.metric, value.value);
-                        }
-                    }
+                    samples += batch.samples.iter().map(|s| s.values.len()).sum::<usize>();
+                    batches.push(batch);
                 }
                 Err(StoreError::Pruned(_)) => {}
                 Err(error) => return Err(error),
+            }
+            if samples >= REMEMBERED_SAMPLES {
+                break;
+            }
+        }
+        let mut recent = RecentSamples::default();
+        for batch in batches.iter().rev() {
+            for sample in &batch.samples {
+                for value in &sample.values {
+                    recent.remember(sample.ts, &value.metric, value.value);
+                }
             }
         }
         Ok(recent)
