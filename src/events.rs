@@ -1,6 +1,7 @@
 //! Decoding any stored event into a [`FleetEvent`], by its stream kind: the one place that reads
 //! stored payloads back, shared by audit, the read models and the process managers.
 
+use crate::aggregates::upcast::{decode_event, StoredAt};
 use crate::store::codec::decode_bytes;
 use crate::store::{GlobalPosition, RecordView, RecordedEvent, StoreError};
 use optibid_domain::campaign::FleetCampaign;
@@ -8,7 +9,7 @@ use optibid_domain::device::{Device, DeviceEvent};
 use optibid_domain::edge::EdgeNode;
 use optibid_domain::ids::DeviceId;
 use optibid_domain::telemetry::TELEMETRY_SCHEMA_VERSION;
-use optibid_domain::{Aggregate, FleetEvent};
+use optibid_domain::FleetEvent;
 
 /// Decoding of stored events into [`FleetEvent`].
 pub trait DecodeStored: Sized {
@@ -37,27 +38,21 @@ fn decode_parts(
     schema_version: u16,
     payload: &[u8],
 ) -> Result<FleetEvent, StoreError> {
-    let kind = stream.split_once('/').map_or(stream, |(kind, _)| kind);
-    let expected = match kind {
-        "device" => Device::EVENT_SCHEMA_VERSION,
-        "edge" => EdgeNode::EVENT_SCHEMA_VERSION,
-        "campaign" => FleetCampaign::EVENT_SCHEMA_VERSION,
-        "telemetry" => TELEMETRY_SCHEMA_VERSION,
-        other => {
-            return Err(StoreError::Corrupt { position, reason: format!("unknown stream kind {other:?}") });
+    let at = StoredAt { position, event_type, schema_version };
+    match stream.split_once('/').map_or(stream, |(kind, _)| kind) {
+        "device" => decode_event::<Device>(at, payload).map(FleetEvent::Device),
+        "edge" => decode_event::<EdgeNode>(at, payload).map(FleetEvent::Edge),
+        "campaign" => decode_event::<FleetCampaign>(at, payload).map(FleetEvent::Campaign),
+        "telemetry" if schema_version == TELEMETRY_SCHEMA_VERSION => {
+            decode_bytes(position, event_type, payload).map(FleetEvent::Telemetry)
         }
-    };
-    if schema_version != expected {
-        return Err(StoreError::Corrupt {
+        "telemetry" => Err(StoreError::Corrupt {
             position,
-            reason: format!("{event_type} has schema version {schema_version}, this build reads version {expected}"),
-        });
-    }
-    match kind {
-        "device" => decode_bytes(position, event_type, payload).map(FleetEvent::Device),
-        "edge" => decode_bytes(position, event_type, payload).map(FleetEvent::Edge),
-        "campaign" => decode_bytes(position, event_type, payload).map(FleetEvent::Campaign),
-        _ => decode_bytes(position, event_type, payload).map(FleetEvent::Telemetry),
+            reason: format!(
+                "{event_type} has schema version {schema_version}, this build reads version {TELEMETRY_SCHEMA_VERSION}"
+            ),
+        }),
+        other => Err(StoreError::Corrupt { position, reason: format!("unknown stream kind {other:?}") }),
     }
 }
 

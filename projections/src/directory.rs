@@ -171,6 +171,7 @@ mod tests {
     fn registered(id: &str, kind: DeviceKind) -> FleetEvent {
         FleetEvent::Device(DeviceEvent::Registered {
             registration: DeviceRegistration {
+                location: None,
                 id: DeviceId::new(id).expect("valid id"),
                 name: format!("Device {id}"),
                 kind,

@@ -263,6 +263,7 @@ mod tests {
     fn registered() -> FleetEvent {
         FleetEvent::Device(DeviceEvent::Registered {
             registration: DeviceRegistration {
+                location: None,
                 id: DeviceId::new("inv-1").expect("valid"),
                 name: "Inverter".to_owned(),
                 kind: DeviceKind::SolarInverter,

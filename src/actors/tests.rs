@@ -197,6 +197,8 @@ enum FuseCommand {
 #[error("never")]
 struct FuseError;
 
+impl crate::aggregates::upcast::Upcast for Fuse {}
+
 impl optibid_domain::MissingResource for FuseError {
     fn names_missing_resource(&self) -> bool {
         false

@@ -4,7 +4,9 @@
 //! its events are postcard payloads tagged with the aggregate's event schema version, in streams
 //! named `{NAME}/{id}`.
 
-use crate::store::codec::{decode_payload, encode_payload};
+pub mod upcast;
+
+use crate::store::codec::encode_payload;
 use crate::store::{EventMetadata, NewEvent, RecordedEvent, StoreError, StreamName, StreamNameError};
 use optibid_domain::{Aggregate, EventName};
 use serde::de::DeserializeOwned;
@@ -19,7 +21,8 @@ pub trait StoredAggregate:
         Event: Serialize + DeserializeOwned + Debug + Send + Sync + 'static,
         Command: Clone + Debug + Send + 'static,
         Error: Send + Sync + 'static,
-    > + Send
+    > + upcast::Upcast
+    + Send
     + Sync
     + 'static
 {
@@ -39,15 +42,21 @@ pub trait StoredAggregate:
         })
     }
 
-    /// Decodes a stored event of this aggregate.
+    /// Decodes a stored event of this aggregate, upcasting an older schema version.
     fn decode(record: &RecordedEvent) -> Result<Self::Event, StoreError> {
-        decode_payload(record, Self::EVENT_SCHEMA_VERSION)
+        let payload = record.payload.as_deref().ok_or(StoreError::Pruned(record.position))?;
+        let at = upcast::StoredAt {
+            position: record.position,
+            event_type: &record.event_type,
+            schema_version: record.schema_version,
+        };
+        upcast::decode_event::<Self>(at, payload)
     }
 }
 
 impl<A> StoredAggregate for A
 where
-    A: Aggregate + Send + Sync + 'static,
+    A: Aggregate + upcast::Upcast + Send + Sync + 'static,
     A::State: Serialize + DeserializeOwned + Debug + Send + Sync + 'static,
     A::Event: Serialize + DeserializeOwned + Debug + Send + Sync + 'static,
     A::Command: Clone + Debug + Send + 'static,

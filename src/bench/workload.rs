@@ -34,6 +34,7 @@ pub fn configuration_command(sequence: u64) -> DeviceCommand {
 pub fn registration(n: usize) -> Result<DeviceCommand, optibid_domain::IdError> {
     Ok(DeviceCommand::Register {
         registration: DeviceRegistration {
+            location: None,
             id: DeviceId::new(format!("bench-{n:06}"))?,
             name: format!("Bench inverter {n}"),
             kind: DeviceKind::SolarInverter,

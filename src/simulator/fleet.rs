@@ -59,6 +59,7 @@ impl FleetPlan {
                 }
                 Ok(DevicePlan {
                     registration: DeviceRegistration {
+                        location: None,
                         id: DeviceId::new(format!("{prefix}-{short}-{i:05}"))?,
                         name: format!("Simulated {short} {i}"),
                         kind,

@@ -30,6 +30,9 @@ pub struct DeviceRegistration {
     pub firmware_version: String,
     /// Metrics the device reports, with units and normal ranges.
     pub metrics: Vec<MetricDeclaration>,
+    /// Where it stands, when known (added in event schema 2; events of schema 1 read as none).
+    #[serde(default)]
+    pub location: Option<super::Location>,
 }
 
 /// How a device answered a command sent to it.

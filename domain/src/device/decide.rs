@@ -119,6 +119,9 @@ fn register(
             }
         }
     }
+    if let Some(problem) = registration.location.as_ref().and_then(|location| location.problem()) {
+        return Err(invalid("location", problem));
+    }
     Ok(vec![DeviceEvent::Registered { registration, at }])
 }
 

@@ -6,6 +6,7 @@ mod decide;
 mod error;
 mod event;
 mod evolve;
+mod location;
 mod range_alerts;
 mod state;
 #[cfg(test)]
@@ -19,6 +20,7 @@ pub use condition_alerts::{
 };
 pub use error::DeviceError;
 pub use event::DeviceEvent;
+pub use location::Location;
 pub use state::{
     Alert, AlertSeverity, CommandState, DeviceCommandRecord, DeviceKind, DeviceState, DeviceStatus, Maintenance,
     MetricDeclaration, Protocol,
@@ -33,8 +35,8 @@ pub struct Device;
 
 impl Aggregate for Device {
     const NAME: &'static str = "device";
-    const EVENT_SCHEMA_VERSION: u16 = 1;
-    const STATE_SCHEMA_VERSION: u16 = 2;
+    const EVENT_SCHEMA_VERSION: u16 = 2;
+    const STATE_SCHEMA_VERSION: u16 = 3;
     type State = DeviceState;
     type Command = DeviceCommand;
     type Event = DeviceEvent;

@@ -14,6 +14,7 @@ fn id() -> DeviceId {
 
 fn registration() -> DeviceRegistration {
     DeviceRegistration {
+        location: None,
         id: id(),
         name: "Inverter A".to_owned(),
         kind: DeviceKind::SolarInverter,
