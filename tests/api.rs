@@ -142,6 +142,17 @@ fn bad_input_gets_clear_errors_never_a_500() {
     let ghost = api.post("/api/v1/devices/ghost/commands", &token, json!({ "name": "reboot", "params": {} }));
     assert_eq!(ghost.status, 404, "{}", ghost.body);
     assert_eq!(api.get("/api/v1/nowhere", &token).status, 404);
+    for (method, path, allow) in [
+        ("DELETE", "/api/v1/devices", "GET, POST"),
+        ("PUT", "/api/v1/devices/ghost", "GET"),
+        ("GET", "/api/v1/devices/ghost/configuration", "PUT"),
+        ("POST", "/healthz", "GET"),
+    ] {
+        let wrong = api.call(method, path, Some(&token), None, &[]);
+        assert_eq!(wrong.status, 405, "{method} {path}: {}", wrong.body);
+        assert_eq!(wrong.allow.as_deref(), Some(allow), "{method} {path}");
+        assert_eq!(wrong.body["error"]["code"], "method_not_allowed");
+    }
     assert_eq!(api.get("/api/v1/devices?kind=toaster", &token).status, 400);
     assert_eq!(api.get("/api/v1/devices?limit=many", &token).status, 400);
     let huge = json!({ "id": "fw-x", "name": "x".repeat(300 * 1024) });

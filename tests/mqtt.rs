@@ -39,7 +39,16 @@ fn devices_publish_telemetry_and_status_and_answer_commands_over_the_embedded_en
         "optibid/v1/devices/m-1/telemetry",
         json!({ "ts": t0 + 3_000, "values": { "temp_c": 95.0 } }).to_string(),
     );
-    api.eventually("/api/v1/devices/m-1", &token, |d| d["state"]["status"] == "degraded");
+    let degraded = api.eventually("/api/v1/devices/m-1", &token, |d| d["state"]["status"] == "degraded");
+    let latest = api.eventually("/api/v1/devices/m-1", &token, |d| d["latest"]["temp_c"]["at"] == t0 + 3_000);
+    assert_eq!(
+        latest["latest"],
+        json!({
+            "power_w": { "value": 1400.0, "at": t0 + 2_000, "unit": "W", "normal": true },
+            "temp_c": { "value": 95.0, "at": t0 + 3_000, "unit": "C", "normal": false }
+        }),
+        "the device view shows the newest value of each metric; degraded: {degraded}"
+    );
     device.publish("optibid/v1/devices/m-1/status", json!({ "status": "online", "ts": t0 + 4_000 }).to_string());
     api.eventually("/api/v1/devices/m-1", &token, |d| d["state"]["status"] == "online");
 
@@ -52,10 +61,22 @@ fn devices_publish_telemetry_and_status_and_answer_commands_over_the_embedded_en
     assert_eq!(received.topic, "optibid/v1/devices/m-1/commands");
     let body: Value = serde_json::from_slice(&received.payload).expect("JSON command");
     assert_eq!(body, json!({ "command_id": command_id, "name": "reboot", "params": { "delay_s": 5 } }));
+    let command_path = format!("/api/v1/devices/m-1/commands/{command_id}");
+    let delivered = api.eventually(&command_path, &token, |c| c["status"] == "delivered");
+    assert_eq!(delivered["name"], "reboot");
+    assert_eq!(delivered["params"], json!({ "delay_s": 5 }));
+    assert_eq!(delivered["progress_percent"], 0);
+    assert_eq!(delivered["pending"], true);
     let response_topic = format!("optibid/v1/devices/m-1/commands/{command_id}/response");
     device.publish(&response_topic, r#"{"status": "accepted"}"#);
     device.publish(&response_topic, r#"{"status": "in_progress", "progress": 50}"#);
+    api.eventually(&command_path, &token, |c| c["status"] == "in_progress" && c["progress_percent"] == 50);
     device.publish(&response_topic, r#"{"status": "succeeded", "detail": "rebooted"}"#);
+    let done = api.eventually(&command_path, &token, |c| c["status"] == "succeeded");
+    assert_eq!((done["progress_percent"].clone(), done["result"].clone()), (json!(100), json!("rebooted")));
+    assert_eq!(done["pending"], false);
+    assert_eq!(api.get("/api/v1/devices/m-1/commands/no-such-command", &token).status, 404);
+    assert_eq!(api.get(&format!("/api/v1/devices/ghost/commands/{command_id}"), &token).status, 404);
     let state = api.eventually("/api/v1/devices/m-1", &token, |d| {
         d["state"]["commands"].as_array().is_some_and(|c| c.iter().any(|c| c["state"]["Succeeded"] == "rebooted"))
     });
@@ -72,11 +93,10 @@ fn devices_publish_telemetry_and_status_and_answer_commands_over_the_embedded_en
         api.post("/api/v1/devices/m-1/commands", &token, json!({ "name": "reboot", "params": {}, "timeout_ms": 500 }));
     assert_eq!(silent.status, 202);
     device.receive();
-    api.eventually("/api/v1/devices/m-1/events?limit=100", &token, |page| {
-        page["events"]
-            .as_array()
-            .is_some_and(|items| items.iter().any(|e| e["event_type"] == "device.command_timed_out"))
-    });
+    let silent_path = format!("/api/v1/devices/m-1/commands/{}", silent.body["command_id"].as_str().expect("id"));
+    let timed_out = api.eventually(&silent_path, &token, |c| c["status"] == "timed_out");
+    assert_eq!(timed_out["progress_percent"], Value::Null);
+    assert!(timed_out["error"].is_string(), "{timed_out}");
 }
 
 #[test]

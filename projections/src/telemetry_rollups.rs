@@ -251,6 +251,24 @@ impl TelemetryRollups {
         Ok(())
     }
 
+    /// The newest sample of one series, as `(time, value)`: the last value of its newest day
+    /// bucket; `None` when the series has no sample.
+    pub fn latest(&self, device: &str, metric: &str) -> Result<Option<(i64, f64)>, ProjectionError> {
+        let prefix = series_prefix(device, metric, Resolution::Day);
+        let stored = match &self.tree {
+            Some(tree) => match tree.scan_prefix(&prefix).next_back() {
+                Some(entry) => {
+                    let (key, bytes) = entry?;
+                    Some(decode(&key, &bytes)?)
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let newest = [stored, self.newest.get(&prefix).copied()].into_iter().flatten().max_by_key(|b| b.last_ts);
+        Ok(newest.map(|bucket| (bucket.last_ts, bucket.last)))
+    }
+
     /// The buckets of one series between `from` and `to` (bucket starts, inclusive), oldest
     /// first, at most `limit`.
     pub fn series(
@@ -409,6 +427,21 @@ mod tests {
                 assert_eq!(bucket.last, latest.1);
             }
         }
+    }
+
+    #[test]
+    fn the_latest_sample_is_the_newest_in_time_whatever_the_arrival_order() {
+        let db = sled::Config::new().temporary(true).open().expect("db");
+        let tree = db.open_tree(NAME).expect("tree");
+        let day = DAY_MS;
+        let events =
+            vec![batch("d-1", &[(2 * day, 5.0)]), batch("d-1", &[(9 * day + 7, 8.5)]), batch("d-1", &[(3 * day, 1.0)])];
+        let live = project(&tree, &events, 2);
+        assert_eq!(live.latest("d-1", "power_w").expect("reads"), Some((9 * day + 7, 8.5)));
+        let reopened = project(&tree, &[], 1);
+        assert_eq!(reopened.latest("d-1", "power_w").expect("reads"), Some((9 * day + 7, 8.5)));
+        assert_eq!(reopened.latest("d-1", "other").expect("reads"), None);
+        assert_eq!(reopened.latest("d-2", "power_w").expect("reads"), None);
     }
 
     #[test]

@@ -69,7 +69,7 @@ async fn detail(
     _principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    super::history::instance_view(&state, &state.platform.campaigns, &id, json!({})).await
+    super::history::instance_view(&state, &state.platform.campaigns, &id, |_| Ok(json!({}))).await
 }
 
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/{action}", tag = "campaigns", summary = "Start (resolving its targets), pause, resume or cancel", request_body = Option<CampaignActionBody>, params(("id" = String, Path, description = "Instance id"), ("action" = String, Path, description = "start, pause, resume or cancel"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]

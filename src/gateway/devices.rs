@@ -4,16 +4,14 @@ use super::auth::Principal;
 use super::command::{parse_body, run_command, CommandHeaders, Invocation};
 use super::error::ApiError;
 use super::schemas::{
-    CommandAccepted, CommandErrors, ConfigurationBody, InstanceView, ListPage, ReadErrors, ReasonBody, SendCommandBody,
-    StatusBody,
+    CommandAccepted, CommandErrors, ConfigurationBody, InstanceView, LatestValue, ListPage, ReadErrors, ReasonBody,
+    SendCommandBody, StatusBody,
 };
 use super::{now, AppState, ListQuery};
-use crate::audit::export::ExportedEvent;
 use crate::mqtt::credentials::device_login;
-use crate::store::EventLog;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use optibid_domain::device::{DeviceCommand, DeviceKind, DeviceRegistration, DeviceStatus, Protocol};
+use optibid_domain::device::{DeviceCommand, DeviceKind, DeviceRegistration, DeviceState, DeviceStatus, Protocol};
 use optibid_domain::CommandId;
 use optibid_projections::device_directory::DeviceFilter;
 use serde_json::json;
@@ -31,6 +29,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
             .route("/{id}/configuration", web::put().to(configure))
             .route("/{id}/status", web::post().to(change_status))
             .route("/{id}/commands", web::post().to(send_command))
+            .route("/{id}/commands/{command_id}", web::get().to(super::device_commands::command_status))
             .route("/{id}/decommission", web::post().to(decommission))
             .route("/{id}/credentials", web::post().to(super::credentials::rotate_device))
             .route("/{id}/events", web::get().to(super::history::device_history))
@@ -74,19 +73,37 @@ async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
-#[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "devices", summary = "A device and its last telemetry", params(("id" = String, Path, description = "Instance id")), responses((status = 200, description = "The device", body = InstanceView), ReadErrors), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "devices", summary = "A device and the latest value of each metric", params(("id" = String, Path, description = "Instance id")), responses((status = 200, description = "The device", body = InstanceView), ReadErrors), security(("bearer" = [])))]
 async fn detail(
     state: web::Data<AppState>,
     _principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let telemetry = super::history::stream("telemetry", &id)?;
-    let last_telemetry = match state.platform.log.stream_version(&telemetry)? {
-        0 => None,
-        version => state.platform.log.read_stream_event(&telemetry, version)?.map(|r| ExportedEvent::from_record(&r)),
-    };
-    let extra = json!({ "last_telemetry": last_telemetry });
-    super::history::instance_view(&state, &state.platform.devices, &id, extra).await
+    super::history::instance_view(&state, &state.platform.devices, &id, |device| {
+        Ok(json!({ "latest": latest_values(&state, &id, device)? }))
+    })
+    .await
+}
+
+/// The newest sample of each declared metric, from the roll-ups.
+fn latest_values(
+    state: &AppState,
+    id: &str,
+    device: &DeviceState,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    let declared = device.profile.iter().flat_map(|profile| &profile.metrics);
+    state.telemetry_rollups.read(|rollups| {
+        let mut latest = serde_json::Map::new();
+        for metric in declared {
+            if let Some((at, value)) =
+                rollups.latest(id, &metric.name).map_err(|e| ApiError::internal(e.to_string()))?
+            {
+                let view = LatestValue { value, at, unit: metric.unit.clone(), normal: metric.is_normal(value) };
+                latest.insert(metric.name.clone(), json!(view));
+            }
+        }
+        Ok(latest)
+    })
 }
 
 #[utoipa::path(put, path = "/api/v1/devices/{id}/configuration", tag = "devices", summary = "Change configuration keys", request_body = ConfigurationBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 200, description = "Accepted", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]

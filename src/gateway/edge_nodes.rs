@@ -71,7 +71,7 @@ async fn detail(
     _principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    super::history::instance_view(&state, &state.platform.edge_nodes, &id, json!({})).await
+    super::history::instance_view(&state, &state.platform.edge_nodes, &id, |_| Ok(json!({}))).await
 }
 
 #[utoipa::path(post, path = "/api/v1/edge-nodes/{id}/deployments", tag = "edge-nodes", summary = "Request a model deployment", request_body = DeployBody, params(("id" = String, Path, description = "Instance id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first result"), ("If-Match" = Option<String>, Header, description = "The stream version the caller saw, such as \"3\"")), responses((status = 202, description = "Sent", body = CommandAccepted), CommandErrors), security(("bearer" = [])))]

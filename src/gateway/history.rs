@@ -40,18 +40,19 @@ pub fn stream(kind: &str, id: &str) -> Result<StreamName, ApiError> {
     StreamName::new(kind, id).map_err(|e| ApiError::not_found(format!("no {kind} {id:?}: {e}")))
 }
 
-/// An instance's current state from its actor, 404 when it has no events; `extra` fields are
-/// added to the body.
+/// An instance's current state from its actor, 404 when it has no events; the fields `extra`
+/// makes of the state are added to the body.
 pub async fn instance_view<A: StoredAggregate>(
     state: &AppState,
     directory: &ActorDirectory<A>,
     id: &str,
-    extra: serde_json::Value,
+    extra: impl FnOnce(&A::State) -> Result<serde_json::Value, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     if state.platform.log.stream_version(&stream(A::NAME, id)?)? == 0 {
         return Err(ApiError::not_found(format!("{} {id:?} does not exist", A::NAME)));
     }
     let instance = directory.state(id).await?;
+    let extra = extra(&instance.state)?;
     let mut body = json!({ "id": id, "version": instance.version, "state": instance.state });
     if let (serde_json::Value::Object(body), serde_json::Value::Object(extra)) = (&mut body, extra) {
         body.extend(extra);

@@ -3,13 +3,15 @@
 //! - [`auth`]: bearer tokens with roles (admin, operator, auditor, viewer).
 //! - [`command`]: the path every command takes (role, idempotency, `If-Match`, one response).
 //! - [`error`]: every error as `{"error": {"code", "message"}}` with its status, in one place.
-//! - [`devices`], [`edge_nodes`], [`campaigns`]: commands and queries per resource.
+//! - [`devices`], [`edge_nodes`], [`campaigns`]: commands and queries per resource;
+//!   [`device_commands`]: where one device command stands.
 //! - [`history`]: an instance's events and its state at any instant.
 //! - [`events`]: the global log, paged and as server-sent events; [`audit`]: verification.
 //! - [`tokens`]: token creation by admins; [`credentials`]: MQTT secrets of devices and edge
 //!   nodes; [`dead_letters`]: device messages that were refused.
 //! - [`metrics`]: `/metrics` for Prometheus; [`openapi`]: `/openapi.json` and `/api/docs`.
 //! - [`health`]: `/healthz` and `/readyz`; [`request_span`]: a span and request id per request.
+//! - [`route_table`]: 405 with `Allow` for a known path asked with another method, else 404.
 
 pub mod alerts;
 pub mod analytics;
@@ -19,6 +21,7 @@ pub mod campaigns;
 pub mod command;
 pub mod credentials;
 pub mod dead_letters;
+pub mod device_commands;
 pub mod devices;
 pub mod edge_nodes;
 pub mod error;
@@ -32,6 +35,7 @@ pub mod openapi;
 pub mod page_limit;
 pub mod projections;
 pub mod request_span;
+pub mod route_table;
 pub mod schemas;
 pub mod tokens;
 
@@ -200,13 +204,7 @@ pub fn server(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<ac
                     .configure(audit::routes)
                     .configure(tokens::routes),
             )
-            .default_service(web::to(|request: HttpRequest| async move {
-                Err::<actix_web::HttpResponse, _>(ApiError::not_found(format!(
-                    "no route {} {}",
-                    request.method(),
-                    request.path()
-                )))
-            }))
+            .default_service(web::to(route_table::unmatched))
     })
     .workers(2)
     .listen(listener)?

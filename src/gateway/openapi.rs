@@ -2,8 +2,8 @@
 //! rendered from it.
 
 use super::{
-    alerts, analytics, audit, campaigns, credentials, dead_letters, devices, edge_nodes, events, history, maintenance,
-    projections, schemas, tokens,
+    alerts, analytics, audit, campaigns, credentials, dead_letters, device_commands, devices, edge_nodes, events,
+    history, maintenance, projections, schemas, tokens,
 };
 use crate::ingest::dead_letter::{DeadLetter, DeadLetterReason};
 use actix_web::{get, HttpResponse};
@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi};
     info(title = "OptiBid IoT API", description = "Devices, edge nodes, fleet campaigns, the event log and its audit."),
     paths(
         devices::register, devices::list, devices::detail, devices::configure, devices::change_status,
-        devices::send_command, devices::decommission, history::device_history, history::device_state,
+        devices::send_command, device_commands::command_status, devices::decommission, history::device_history, history::device_state,
         edge_nodes::register, edge_nodes::list, edge_nodes::detail, edge_nodes::deploy, edge_nodes::service,
         edge_nodes::decommission, history::edge_history, history::edge_state,
         campaigns::create, campaigns::list, campaigns::detail, campaigns::act,
@@ -35,11 +35,11 @@ use utoipa::{Modify, OpenApi};
         DeviceRegistration, DeviceKind, Protocol, DeviceStatus, MetricDeclaration, DeviceId,
         EdgeNodeRegistration, EdgeNodeKind, Hardware, GpuSpec, OptimisationLevel, EdgeNodeId,
         CampaignDefinition, CampaignKind, TargetSelector, CampaignId,
-        schemas::CommandAccepted, schemas::ErrorBody, schemas::ErrorDetail, schemas::InstanceView,
+        schemas::CommandAccepted, schemas::LatestValue, schemas::ErrorBody, schemas::ErrorDetail, schemas::InstanceView,
         schemas::ListPage, schemas::HistoryPage, schemas::PointInTimeView, schemas::EventsPage,
         schemas::VerifyResult, schemas::CreatedToken, schemas::ServerSentEvent,
         schemas::IssuedCredentials, schemas::DeadLettersPage, DeadLetter, DeadLetterReason,
-        crate::projector::ProjectionStatus, analytics::Series, analytics::SeriesPoint,
+        crate::projector::ProjectionStatus, device_commands::CommandView, device_commands::CommandStatus, analytics::Series, analytics::SeriesPoint,
     )),
     modifiers(&BearerAuth),
     tags(

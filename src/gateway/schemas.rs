@@ -149,8 +149,23 @@ pub struct InstanceView {
     pub version: u64,
     /// Its state.
     pub state: Value,
-    /// The last telemetry batch (devices only).
-    pub last_telemetry: Option<Value>,
+    /// Devices only: the newest sample of each declared metric that has one, by metric name,
+    /// as the telemetry roll-ups hold it (a moment behind the log).
+    #[schema(value_type = Option<std::collections::BTreeMap<String, LatestValue>>)]
+    pub latest: Option<Value>,
+}
+
+/// The newest sample of one metric.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LatestValue {
+    /// The value.
+    pub value: f64,
+    /// The sample's time, milliseconds since the Unix epoch.
+    pub at: i64,
+    /// The metric's unit.
+    pub unit: String,
+    /// Whether the value lies in the metric's declared normal range.
+    pub normal: bool,
 }
 
 /// A page of a list.

@@ -14,6 +14,8 @@ pub struct Reply {
     pub etag: Option<String>,
     /// Whether `Idempotent-Replayed` was set.
     pub replayed: bool,
+    /// `Allow`.
+    pub allow: Option<String>,
 }
 
 /// A client of one running server.
@@ -76,9 +78,10 @@ impl Api {
         let status = response.status();
         let etag = response.header("etag").map(str::to_owned);
         let replayed = response.header("idempotent-replayed").is_some();
+        let allow = response.header("allow").map(str::to_owned);
         let text = response.into_string().expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply { status, body, etag, replayed }
+        Reply { status, body, etag, replayed, allow }
     }
 
     /// `GET`.

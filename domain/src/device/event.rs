@@ -169,6 +169,20 @@ pub enum DeviceEvent {
 }
 
 impl DeviceEvent {
+    /// The command this event is about, for the events of a command's life.
+    pub fn command_id(&self) -> Option<&CommandId> {
+        match self {
+            DeviceEvent::CommandIssued { command_id, .. }
+            | DeviceEvent::CommandAccepted { command_id, .. }
+            | DeviceEvent::CommandProgressed { command_id, .. }
+            | DeviceEvent::CommandSucceeded { command_id, .. }
+            | DeviceEvent::CommandFailed { command_id, .. }
+            | DeviceEvent::CommandTimedOut { command_id, .. }
+            | DeviceEvent::CommandDelivered { command_id, .. } => Some(command_id),
+            _ => None,
+        }
+    }
+
     /// When the event happened.
     pub fn at(&self) -> Timestamp {
         match self {

@@ -1,6 +1,7 @@
 //! The `Device` aggregate: one energy asset, from registration to decommissioning.
 
 mod command;
+mod command_history;
 mod condition_alerts;
 mod decide;
 mod error;
@@ -14,6 +15,7 @@ mod tests;
 mod threshold_rule;
 
 pub use command::{CommandResponse, DeviceCommand, DeviceRegistration, MetricExtremes};
+pub use command_history::replay_command;
 pub use condition_alerts::{
     AnomalyFinding, ConditionFinding, LimitForecast, MAINTENANCE_CLEAR_HOURS, MAINTENANCE_DUE_HOURS,
     MAINTENANCE_URGENT_HOURS, MIN_FORECAST_CONFIDENCE,
