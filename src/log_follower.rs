@@ -76,10 +76,10 @@ pub async fn follow_log<Step, Done>(
 }
 
 /// How an actor's failure counts for a follower: a storage failure stops it, anything else
-/// (busy, slow, restarting) is retried.
+/// (busy, slow, restarting, a full disk) is retried.
 pub fn step_error<E: std::error::Error>(error: crate::actors::ExecuteError<E>) -> StepError {
     match error {
-        crate::actors::ExecuteError::Store(store) => StepError::Storage(store.to_string()),
+        crate::actors::ExecuteError::Store(store) if !store.is_transient() => StepError::Storage(store.to_string()),
         other => StepError::Transient(other.to_string()),
     }
 }

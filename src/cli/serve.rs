@@ -13,7 +13,7 @@ use crate::mqtt::device_endpoint::tls::TlsSettings;
 use crate::mqtt::{MqttService, MqttSettings};
 use crate::opcua::OpcUaService;
 use crate::rollout::Rollout;
-use crate::store::{EventLog, SledEventLog};
+use crate::store::{EventLog, SledEventLog, StoreOptions};
 use crate::worker_health::WorkerHealth;
 use anyhow::Context;
 use optibid_snapshots::SnapshotPolicy;
@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// Size of the storage engine's page cache, MiB.
     #[arg(long, default_value_t = 256)]
     cache_mib: u64,
+    /// Free space kept on the data folder's file system, MiB: below it, writes are refused
+    /// (HTTP 507, no MQTT acknowledgement) until space is freed; 0 turns the check off.
+    #[arg(long, default_value_t = 64)]
+    min_free_mib: u64,
     /// Configuration file (TOML): OPC UA servers and their node mappings (docs/opcua.md), and
     /// threshold alert rules per device kind and metric.
     #[arg(long)]
@@ -182,7 +186,11 @@ impl RunningServer {
         };
         std::fs::create_dir_all(&args.data.data)
             .with_context(|| format!("cannot create the data folder {}", args.data.data.display()))?;
-        let log = Arc::new(SledEventLog::open_with_cache(&args.data.data, args.cache_mib * 1024 * 1024)?);
+        let options = StoreOptions {
+            cache_bytes: args.cache_mib.saturating_mul(1024 * 1024),
+            min_free_bytes: args.min_free_mib.saturating_mul(1024 * 1024),
+        };
+        let log = Arc::new(SledEventLog::open_with(&args.data.data, options)?);
         let config = DirectoryConfig {
             mailbox_capacity: args.mailbox_capacity.max(1),
             passivate_after: Duration::from_secs(args.passivate_after_secs),

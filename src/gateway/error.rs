@@ -65,6 +65,9 @@ impl From<StoreError> for ApiError {
                 current_version: Some(actual),
                 ..Self::new(StatusCode::CONFLICT, "version_conflict", error.to_string())
             },
+            StoreError::InsufficientSpace { .. } => {
+                Self::new(StatusCode::INSUFFICIENT_STORAGE, "insufficient_storage", error.to_string())
+            }
             StoreError::WriterStopped(_) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", error.to_string())
             }

@@ -271,6 +271,9 @@ pub enum CommandErrors {
     /// Temporarily unavailable.
     #[response(status = 503)]
     Unavailable(ErrorBody),
+    /// The data folder's disk is below its free-space reserve; nothing was written.
+    #[response(status = 507)]
+    InsufficientStorage(ErrorBody),
 }
 
 /// The error answers of a query.

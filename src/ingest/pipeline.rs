@@ -96,7 +96,8 @@ pub struct RoundReport {
 /// Why a round could not finish; none of its messages may be acknowledged.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    /// The event store failed: nothing more can be stored until the process restarts.
+    /// The event store refused or failed: nothing more can be stored until the process restarts,
+    /// unless the failure [is transient](StoreError::is_transient).
     #[error("the event store failed: {0}")]
     Storage(#[from] StoreError),
     /// An actor was busy, slow or restarting; the same round can be tried again.
@@ -108,9 +109,16 @@ pub enum IngestError {
 }
 
 impl IngestError {
-    /// Whether trying the same round again may succeed.
+    /// Whether trying the same round again may succeed: a busy actor, or a full disk that may
+    /// get space back.
     pub fn is_transient(&self) -> bool {
-        matches!(self, IngestError::Transient(_))
+        match self {
+            IngestError::Transient(_) => true,
+            IngestError::Storage(store) | IngestError::DeadLetters(DeadLetterError::Durability(store)) => {
+                store.is_transient()
+            }
+            IngestError::DeadLetters(_) => false,
+        }
     }
 }
 

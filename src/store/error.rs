@@ -42,7 +42,24 @@ pub enum StoreError {
     /// The writer stopped after a storage failure; the store must be reopened.
     #[error("the event writer stopped after a storage failure: {0}")]
     WriterStopped(String),
+    /// The data folder's file system has less free space than the reserve; nothing was written.
+    /// Retrying once space is freed succeeds.
+    #[error("the data folder's file system has {available} bytes free, below the reserve of {reserve} bytes; nothing was written (free some space and retry)")]
+    InsufficientSpace {
+        /// Bytes free.
+        available: u64,
+        /// Bytes kept in reserve.
+        reserve: u64,
+    },
     /// The storage engine failed.
     #[error("storage failure: {0}")]
     Storage(#[from] sled::Error),
+}
+
+impl StoreError {
+    /// Whether the same request may succeed later without anyone restarting anything (today: a
+    /// full disk, once space is freed).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::InsufficientSpace { .. })
+    }
 }

@@ -13,6 +13,7 @@
 
 pub mod chain;
 pub mod codec;
+pub mod disk_reserve;
 pub mod durability;
 mod error;
 pub mod esrs_adapter;
@@ -32,7 +33,7 @@ pub use event_log::{AppendOutcome, BoxFuture, EventLog, ExpectedVersion, LogHead
 pub use record::{
     EventMetadata, GlobalPosition, Hash32, MetadataView, NewEvent, RecordView, RecordedEvent, StreamVersion,
 };
-pub use sled_log::SledEventLog;
+pub use sled_log::{SledEventLog, StoreOptions};
 pub use stream_name::{StreamName, StreamNameError, STREAM_KINDS};
 pub use subscription::LogSubscription;
 

@@ -1,6 +1,7 @@
 //! The event log on sled.
 
 use super::codec::decode_record;
+use super::disk_reserve::{DiskReserve, DEFAULT_MIN_FREE_BYTES};
 use super::durability::Durability;
 use super::error::StoreError;
 use super::event_log::{AppendOutcome, BoxFuture, EventLog, ExpectedVersion, LogHead, StreamAppend};
@@ -26,6 +27,22 @@ pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 /// Name of the sled tree holding the log and its indexes.
 const EVENTS_TREE: &str = "events";
 
+/// How a log is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Size of sled's page cache, bytes.
+    pub cache_bytes: u64,
+    /// Free space kept on the data folder's file system, bytes: below it, writes are refused
+    /// (see [`super::disk_reserve`]); zero turns the check off.
+    pub min_free_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { cache_bytes: DEFAULT_CACHE_BYTES, min_free_bytes: DEFAULT_MIN_FREE_BYTES }
+    }
+}
+
 /// The event log, stored in a sled database in one data folder.
 pub struct SledEventLog {
     path: PathBuf,
@@ -38,14 +55,14 @@ pub struct SledEventLog {
 }
 
 impl SledEventLog {
-    /// Opens (creating if needed) the log in `path`, with the default page cache size.
+    /// Opens (creating if needed) the log in `path`, with the default options.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::open_with_cache(path, DEFAULT_CACHE_BYTES)
+        Self::open_with(path, StoreOptions::default())
     }
 
-    /// Opens (creating if needed) the log in `path`, with a page cache of `cache_bytes`.
-    pub fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
-        let config = sled::Config::new().path(path).flush_every_ms(None).cache_capacity(cache_bytes);
+    /// Opens (creating if needed) the log in `path` with `options`.
+    pub fn open_with(path: &Path, options: StoreOptions) -> Result<Self, StoreError> {
+        let config = sled::Config::new().path(path).flush_every_ms(None).cache_capacity(options.cache_bytes);
         let db = config.open().map_err(|error| match error {
             sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
                 StoreError::Locked(path.to_owned())
@@ -63,8 +80,14 @@ impl SledEventLog {
         let flusher = spawn_thread("optibid-event-flusher", move || {
             flusher::run(flusher_db, flusher_rx, head_tx, flusher_failure)
         })?;
-        let writer =
-            Writer { events: events.clone(), head, stream_versions: HashMap::new(), flusher: flusher_tx, failure };
+        let writer = Writer {
+            events: events.clone(),
+            head,
+            stream_versions: HashMap::new(),
+            flusher: flusher_tx,
+            failure,
+            reserve: DiskReserve::new(path, options.min_free_bytes),
+        };
         let writer = spawn_thread("optibid-event-writer", move || writer.run(inbox_rx))?;
         info!(path = %path.display(), head = head.position, "event log opened");
         Ok(Self {

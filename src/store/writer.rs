@@ -9,6 +9,7 @@
 
 use super::chain::{chain_hash, payload_hash};
 use super::codec::encode_record;
+use super::disk_reserve::DiskReserve;
 use super::error::StoreError;
 use super::event_log::{AppendOutcome, ExpectedVersion, LogHead, StreamAppend};
 use super::flusher::{fail, AppliedGroup, Failure, Reply};
@@ -55,6 +56,7 @@ pub(super) struct Writer {
     pub(super) stream_versions: HashMap<String, StreamVersion>,
     pub(super) flusher: Sender<AppliedGroup>,
     pub(super) failure: Failure,
+    pub(super) reserve: DiskReserve,
 }
 
 /// Work staged for one group commit.
@@ -79,7 +81,17 @@ impl Writer {
                 }
             }
             if let Some(reason) = self.failure.lock().ok().and_then(|slot| slot.clone()) {
-                messages.into_iter().for_each(|message| refuse(message, &reason));
+                messages.into_iter().for_each(|message| refuse(message, || StoreError::WriterStopped(reason.clone())));
+                continue;
+            }
+            if let Err(StoreError::InsufficientSpace { available, reserve }) = self.reserve.check() {
+                tracing::warn!(
+                    available,
+                    reserve,
+                    "refusing writes: the data folder's file system is below its reserve"
+                );
+                let full = || StoreError::InsufficientSpace { available, reserve };
+                messages.into_iter().for_each(|message| refuse(message, full));
                 continue;
             }
             self.apply_group(messages);
@@ -307,12 +319,11 @@ fn import_mismatch(head: &LogHead, stream_version: StreamVersion, record: &Recor
     None
 }
 
-fn refuse(message: WriterMessage, reason: &str) {
-    let stopped = || StoreError::WriterStopped(reason.to_owned());
+fn refuse(message: WriterMessage, error: impl Fn() -> StoreError) {
     match message {
-        WriterMessage::Append { reply, .. } => drop(reply.send(Err(stopped()))),
-        WriterMessage::Import { reply, .. } => drop(reply.send(Err(stopped()))),
-        WriterMessage::Barrier { reply } => drop(reply.send(Err(stopped()))),
+        WriterMessage::Append { reply, .. } => drop(reply.send(Err(error()))),
+        WriterMessage::Import { reply, .. } => drop(reply.send(Err(error()))),
+        WriterMessage::Barrier { reply } => drop(reply.send(Err(error()))),
     }
 }
 

@@ -87,6 +87,22 @@ impl TestClient {
         }
     }
 
+    /// Whether an event for which `pick` says true arrives within `limit`; keeps incoming
+    /// publishes for later.
+    pub fn arrives_within(&self, limit: Duration, pick: impl Fn(&Result<Event, String>) -> bool) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(event) if pick(&event) => return true,
+                Ok(Ok(Event::Incoming(Packet::Publish(publish)))) => self.pending.borrow_mut().push(publish),
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => return false,
+                Err(RecvTimeoutError::Disconnected) => panic!("the MQTT connection thread ended"),
+            }
+        }
+    }
+
     /// Publishes with QoS 1 and waits for the broker's acknowledgement.
     pub fn publish(&self, topic: &str, payload: impl Into<Vec<u8>>) {
         self.client.publish(topic, QoS::AtLeastOnce, false, payload).expect("queued");
