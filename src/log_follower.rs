@@ -121,6 +121,7 @@ mod tests {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while resume_position(&tree).expect("readable") != 2 {
             assert!(std::time::Instant::now() < deadline, "the checkpoint never moved");
+            // The follower retries with real backoff against the real log: poll, bounded.
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         follower.abort();

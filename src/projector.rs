@@ -401,6 +401,7 @@ mod tests {
             if projected.position() >= head {
                 return;
             }
+            // The projection follows the real log on its own task: poll, bounded.
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("the projection did not reach {head}");

@@ -361,6 +361,7 @@ mod tests {
                 break;
             }
             assert!(std::time::Instant::now() < deadline, "the campaign stalled: {state:?}");
+            // The rollout works on its own task against the real log: poll, bounded.
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }

@@ -15,6 +15,8 @@ async fn write_history(data: &Path) -> i64 {
     let platform = Platform::start(log, DirectoryConfig::default()).await.expect("starts");
     let id = "bench-000001";
     platform.devices.execute(id, registration(1).expect("valid"), CommandMetadata::default()).await.expect("registers");
+    // The log stamps events with the wall clock (milliseconds), which paused tokio time does not
+    // move: real time must pass for `between` to fall strictly between the two writes.
     tokio::time::sleep(std::time::Duration::from_millis(30)).await;
     let between = chrono::Utc::now().timestamp_millis();
     tokio::time::sleep(std::time::Duration::from_millis(30)).await;

@@ -68,6 +68,7 @@ fn registrations_rotations_tokens_and_dead_letters_at_once_all_complete() {
                 let response = agent.get(&format!("{base}/healthz")).call().expect("/healthz answers during the load");
                 assert_eq!(response.status(), 200);
                 answered += 1;
+                // A prober at 50 requests/s: it checks liveness without adding load of its own.
                 std::thread::sleep(Duration::from_millis(20));
             }
             answered

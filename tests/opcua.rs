@@ -6,14 +6,12 @@ mod common;
 mod plant;
 
 use common::http::Api;
-use common::services::free_port;
 use common::wait_for;
 use opcua::crypto::{CertificateStore, X509Data};
 use opcua::types::{StatusCode, Variant};
 use plant::{PlantSecurity, PlantServer};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Every telemetry sample of `device` in the global log, as (metric, value) in log order.
 fn stored_values(api: &Api, token: &str, device: &str) -> Vec<(String, f64)> {
@@ -69,14 +67,14 @@ fn register_power_inverter(api: &Api, token: &str, id: &str, name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn opcua_data_changes_become_telemetry_and_status_and_survive_a_server_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
     let variables = [
         ("inv-op1.power", Variant::Double(0.0)),
         ("inv-op1.temp", Variant::Double(21.0)),
         ("inv-op1.label", Variant::from("ready")),
         ("ghost.power", Variant::Double(1.0)),
     ];
-    let server = PlantServer::start(port, &dir.path().join("pki-server"), &variables).await;
+    let server = PlantServer::start(0, &dir.path().join("pki-server"), &variables).await;
+    let port = server.port;
     let config = format!(
         r#"
 [[opcua]]
@@ -134,9 +132,9 @@ metric = "power_w"
 
     for power in [100.0, 200.0, 300.0] {
         server.set("inv-op1.power", power, StatusCode::Good);
-        tokio::time::sleep(Duration::from_millis(120)).await;
+        wait_for("the reading stored", || power_values(&api, &token).last() == Some(&power));
     }
-    wait_for("three power readings", || power_values(&api, &token).ends_with(&[100.0, 200.0, 300.0]));
+    assert!(power_values(&api, &token).ends_with(&[100.0, 200.0, 300.0]), "{:?}", power_values(&api, &token));
     wait_for("the device online", || device_status(&api, &token, "inv-op1") == "online");
 
     server.set("inv-op1.temp", 25.0, StatusCode::BadSensorFailure);
@@ -187,10 +185,9 @@ metric = "power_w"
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_encrypted_channel_carries_telemetry() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
     let variables = [("inv-sec.power", Variant::Double(0.0))];
     let security = PlantSecurity { encrypted: true, ..PlantSecurity::default() };
-    let server = PlantServer::start_with(port, &dir.path().join("pki-server"), &variables, security).await;
+    let server = PlantServer::start_with(0, &dir.path().join("pki-server"), &variables, security).await;
     let config = format!(
         r#"
 [[opcua]]
@@ -247,10 +244,9 @@ async fn a_user_certificate_logs_in_and_an_unknown_one_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (operator_certificate, operator_key) = user_certificate(dir.path(), "operator");
     let (intruder_certificate, intruder_key) = user_certificate(dir.path(), "intruder");
-    let port = free_port();
     let variables = [("inv-x509.power", Variant::Double(0.0)), ("inv-intruder.power", Variant::Double(0.0))];
     let security = PlantSecurity { user_certificate: Some(operator_certificate.clone()), ..PlantSecurity::default() };
-    let server = PlantServer::start_with(port, &dir.path().join("pki-server"), &variables, security).await;
+    let server = PlantServer::start_with(0, &dir.path().join("pki-server"), &variables, security).await;
     let section = |name: &str, device: &str, certificate: &Path, key: &Path| {
         format!(
             r#"

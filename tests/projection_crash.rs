@@ -92,6 +92,7 @@ fn projections_killed_mid_catch_up_resume_exactly_once() {
                 break;
             }
         }
+        // Polls the checkpoint finely, to kill the server while it is mid-way.
         std::thread::sleep(Duration::from_millis(5));
     }
     drop(api);

@@ -81,15 +81,11 @@ fn a_campaign_rolls_firmware_out_to_simulated_devices_wave_by_wave() {
     assert_eq!(api.post("/api/v1/campaigns", &token, definition).status, 201);
     let started = api.post("/api/v1/campaigns/fw-25/start", &token, json!({}));
     assert_eq!(started.status, 200, "{}", started.body);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let campaign = loop {
-        let campaign = api.get("/api/v1/campaigns/fw-25", &token);
-        if campaign.body["state"]["phase"] == "completed" {
-            break campaign.body;
-        }
-        assert!(std::time::Instant::now() < deadline, "the campaign did not complete: {}", campaign.body);
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    };
+    let mut campaign = serde_json::Value::Null;
+    common::wait_for("the campaign to complete", || {
+        campaign = api.get("/api/v1/campaigns/fw-25", &token).body;
+        campaign["state"]["phase"] == "completed"
+    });
     assert_eq!(campaign["state"]["outcomes"].as_object().map(|o| o.len()), Some(6), "{campaign}");
     let history = api.get("/api/v1/campaigns/fw-25/events?limit=100", &token);
     let waves: Vec<u64> = history.body["events"]

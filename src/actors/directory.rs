@@ -19,8 +19,9 @@ use ractor::{Actor, ActorCell, ActorId, ActorRef, MessagingErr};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::OnceCell;
+use tokio::time::Instant;
 use tracing::{debug, instrument};
 
 /// How long shutdown waits for one actor to stop.

@@ -118,10 +118,17 @@ async fn a_retried_command_with_the_same_idempotency_key_is_applied_once() {
     assert_eq!(log.head().position, 2);
 }
 
+/// Lets every task woken by a clock advance run to its next wait.
+async fn settle() {
+    for _ in 0..16 {
+        tokio::task::yield_now().await;
+    }
+}
+
 #[tokio::test]
 async fn idle_instances_are_passivated_and_come_back_from_the_log() {
     let (_dir, log) = open();
-    let config = DirectoryConfig { passivate_after: Duration::from_millis(100), ..config() };
+    let config = DirectoryConfig { passivate_after: Duration::from_secs(10), ..config() };
     let platform = Platform::start(log, config).await.expect("starts");
     let id = device_id(4);
     platform
@@ -130,8 +137,14 @@ async fn idle_instances_are_passivated_and_come_back_from_the_log() {
         .await
         .expect("registers");
     assert_eq!(platform.devices.live_instances(), 1);
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(platform.devices.live_instances(), 0);
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(5)).await;
+    settle().await;
+    assert_eq!(platform.devices.live_instances(), 1, "not idle long enough yet");
+    tokio::time::advance(Duration::from_secs(10)).await;
+    settle().await;
+    assert_eq!(platform.devices.live_instances(), 0, "idle past the passivation time");
+    tokio::time::resume();
     let next = platform.devices.execute(&id, configuration_command(1), CommandMetadata::default()).await.expect("runs");
     assert_eq!(next.version, 2);
 }
@@ -243,6 +256,7 @@ async fn an_actor_that_panics_is_restarted_from_the_log() {
     assert!(matches!(blown, Err(ExecuteError::ActorFailed(_))), "{blown:?}");
     let mut restarted = false;
     for _ in 0..50 {
+        // The supervisor restarts the actor on its own task, reading the log: poll, bounded.
         tokio::time::sleep(Duration::from_millis(20)).await;
         if directory.live_instances() == 1 {
             restarted = true;

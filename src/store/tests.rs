@@ -98,9 +98,11 @@ async fn a_subscriber_waits_for_new_events_and_sees_them_in_order() {
     let mut subscription = LogSubscription::new(log.clone(), 1);
     let first = subscription.next_batch(100).await.expect("reads");
     assert_eq!(first.len(), 1);
-    let waiting = tokio::spawn(async move { subscription.next_batch(100).await });
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    assert!(!waiting.is_finished(), "the subscriber must wait for new events");
+    let mut waiting = tokio::spawn(async move { subscription.next_batch(100).await });
+    tokio::time::pause();
+    let early = tokio::time::timeout(std::time::Duration::from_secs(3_600), &mut waiting).await;
+    tokio::time::resume();
+    assert!(early.is_err(), "the subscriber must wait for new events: {early:?}");
     log.append(stream("device/b"), ExpectedVersion::Any, vec![event(b"2"), event(b"3")]).await.expect("appends");
     let next = waiting.await.expect("joins").expect("reads");
     assert_eq!(next.iter().map(|r| r.position).collect::<Vec<_>>(), vec![2, 3]);

@@ -34,11 +34,13 @@ pub struct PlantServer {
     pub namespace: u16,
     /// `opc.tcp://127.0.0.1:PORT/`.
     pub url: String,
+    /// The port it listens on.
+    pub port: u16,
 }
 
 impl PlantServer {
-    /// Starts a server on `port` with one variable per `(name, initial value)`, named
-    /// `ns=N;s=NAME`.
+    /// Starts a server on `port` (0: a port the system picks, then in [`PlantServer::port`]) with
+    /// one variable per `(name, initial value)`, named `ns=N;s=NAME`.
     pub async fn start(port: u16, pki: &Path, variables: &[(&str, Variant)]) -> PlantServer {
         Self::start_with(port, pki, variables, PlantSecurity::default()).await
     }
@@ -50,6 +52,8 @@ impl PlantServer {
         variables: &[(&str, Variant)],
         security: PlantSecurity,
     ) -> PlantServer {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("the OPC UA port is free");
+        let port = listener.local_addr().expect("a bound address").port();
         let url = format!("opc.tcp://127.0.0.1:{port}/");
         let (policy, mode) = if security.encrypted {
             (SecurityPolicy::Basic256Sha256, MessageSecurityMode::SignAndEncrypt)
@@ -97,9 +101,8 @@ impl PlantServer {
             );
             assert!(added.iter().all(|ok| *ok), "every variable is added");
         }
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("the OPC UA port is free");
         let task = tokio::spawn(server.run_with(listener));
-        PlantServer { handle, nodes, task, namespace, url }
+        PlantServer { handle, nodes, task, namespace, url, port }
     }
 
     /// The node id of variable `name`, as configuration writes it.

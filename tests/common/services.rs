@@ -33,7 +33,8 @@ pub fn program(name: &str, candidates: &[&str]) -> Option<std::path::PathBuf> {
     None
 }
 
-/// A free loopback TCP port.
+/// A free loopback TCP port, for programs of others that cannot bind port 0 and say which port
+/// they got (Mosquitto); servers of ours bind port 0 and print their address.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
