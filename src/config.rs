@@ -87,36 +87,45 @@ impl PlatformConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: path.to_owned(), error })?;
         Self::parse(&text).map_err(|error| match error {
-            ParseError::Syntax(error) => ConfigError::Syntax { path: path.to_owned(), error },
-            ParseError::OpcUa(error) => ConfigError::OpcUa { path: path.to_owned(), error },
-            ParseError::AlertRule(error) => ConfigError::AlertRule { path: path.to_owned(), error },
+            ConfigParseError::Syntax(error) => ConfigError::Syntax { path: path.to_owned(), error },
+            ConfigParseError::OpcUa(error) => ConfigError::OpcUa { path: path.to_owned(), error },
+            ConfigParseError::AlertRule(error) => ConfigError::AlertRule { path: path.to_owned(), error },
         })
     }
 
-    fn parse(text: &str) -> Result<Self, ParseError> {
-        let file: ConfigFile = toml::from_str(text).map_err(ParseError::Syntax)?;
+    /// Parses and validates the text of a configuration file.
+    pub fn parse(text: &str) -> Result<Self, ConfigParseError> {
+        let file: ConfigFile = toml::from_str(text).map_err(ConfigParseError::Syntax)?;
         let mut opcua = Vec::with_capacity(file.opcua.len());
         for (index, endpoint) in file.opcua.into_iter().enumerate() {
-            let endpoint = endpoint.validate(index).map_err(ParseError::OpcUa)?;
+            let endpoint = endpoint.validate(index).map_err(ConfigParseError::OpcUa)?;
             if opcua.iter().any(|e: &OpcUaEndpointConfig| e.name == endpoint.name) {
-                return Err(ParseError::OpcUa(OpcUaConfigError::DuplicateName(endpoint.name)));
+                return Err(ConfigParseError::OpcUa(OpcUaConfigError::DuplicateName(endpoint.name)));
             }
             opcua.push(endpoint);
         }
         let mut names = std::collections::BTreeSet::new();
         for rule in &file.alert_rules {
-            rule.validate().map_err(|e| ParseError::AlertRule(e.to_string()))?;
+            rule.validate().map_err(|e| ConfigParseError::AlertRule(e.to_string()))?;
             if !names.insert(rule.name.as_str()) {
-                return Err(ParseError::AlertRule(format!("two rules are named {:?}", rule.name)));
+                return Err(ConfigParseError::AlertRule(format!("two rules are named {:?}", rule.name)));
             }
         }
         Ok(Self { opcua, alert_rules: file.alert_rules })
     }
 }
 
-enum ParseError {
+/// Why the text of a configuration file is not a valid configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigParseError {
+    /// Not TOML, or not the expected fields.
+    #[error("{0}")]
     Syntax(toml::de::Error),
+    /// An OPC UA endpoint is invalid.
+    #[error("{0}")]
     OpcUa(OpcUaConfigError),
+    /// An alert rule is invalid.
+    #[error("{0}")]
     AlertRule(String),
 }
 
@@ -125,11 +134,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<PlatformConfig, String> {
-        PlatformConfig::parse(text).map_err(|error| match error {
-            ParseError::Syntax(e) => e.to_string(),
-            ParseError::OpcUa(e) => e.to_string(),
-            ParseError::AlertRule(e) => e,
-        })
+        PlatformConfig::parse(text).map_err(|error| error.to_string())
     }
 
     #[test]

@@ -66,6 +66,15 @@ impl Snapshot {
         Ok(Self { stream: stream.to_owned(), version, chain_hash, state_schema, state })
     }
 
+    /// A snapshot from its stored bytes (format byte, then the encoded snapshot); `None` when
+    /// they are not a snapshot this build can read.
+    pub fn from_stored(bytes: &[u8]) -> Option<Self> {
+        match bytes.split_first() {
+            Some((&SNAPSHOT_FORMAT, body)) => postcard::from_bytes(body).ok(),
+            _ => None,
+        }
+    }
+
     /// Decodes the state, checking its schema version.
     pub fn decode<S: DeserializeOwned>(&self, expected_schema: u16) -> Result<S, SnapshotError> {
         if self.state_schema != expected_schema {
@@ -120,7 +129,7 @@ impl SnapshotStore {
     pub fn latest(&self, stream: &str) -> Result<Option<Snapshot>, SnapshotError> {
         for entry in self.tree.scan_prefix(prefix(stream)).rev() {
             let (_, bytes) = entry?;
-            match decode(&bytes) {
+            match Snapshot::from_stored(&bytes) {
                 Some(snapshot) if snapshot.stream == stream => return Ok(Some(snapshot)),
                 _ => warn!(stream, "ignoring an undecodable snapshot"),
             }
@@ -145,13 +154,6 @@ impl SnapshotStore {
     pub fn put_raw(&self, stream: &str, version: u64, bytes: &[u8]) -> Result<(), SnapshotError> {
         self.tree.insert(key(stream, version), bytes)?;
         Ok(())
-    }
-}
-
-fn decode(bytes: &[u8]) -> Option<Snapshot> {
-    match bytes.split_first() {
-        Some((&SNAPSHOT_FORMAT, body)) => postcard::from_bytes(body).ok(),
-        _ => None,
     }
 }
 
