@@ -226,7 +226,6 @@ fn kill_9_and_sigterm_lose_no_acknowledged_message() {
 }
 
 #[test]
-#[ignore = "known open defect: under load, redeliveries through an external broker can be stored twice (docs/mqtt.md); run with --ignored"]
 fn through_the_documented_mosquitto_a_platform_crash_loses_no_acknowledged_message() {
     if !paho::available() {
         return;

@@ -19,9 +19,12 @@ use optibid_domain::time::Timestamp;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-/// At most how many of a device's last telemetry batches are read back (newest first, until
-/// they hold as many samples as are remembered) when the ingest first sees it, or when a
-/// redelivered message carries samples it does not remember.
+/// At most how many of a device's last telemetry batches are read back, newest first: when the
+/// ingest first sees the device (until they hold as many samples as are remembered), and when a
+/// redelivered message carries readings it does not remember (until each is found). A redelivery
+/// is of a message its sender had in flight, unacknowledged: at most the receive maximum of the
+/// platform's endpoint, or 1,000 per connection to a broker; each gave at most one batch of its
+/// device per round, so its original, if stored, is among the device's last 4,096 batches.
 const RELOADED_BATCHES: u64 = 4_096;
 
 /// Devices whose facts the ingest keeps; beyond this, the least recently seen are forgotten
@@ -317,11 +320,9 @@ impl IngestPipeline {
                 }
                 continue;
             }
-            if indexes.iter().any(|index| messages[*index].redelivery) {
-                self.refresh_if_unremembered(&device, messages, &indexes)?;
-            }
             let Some(known) = self.known.get(&device) else { continue };
-            let kept = keep_new_samples(&device, known, messages, &indexes, letters);
+            let recalled = self.recall_redelivered(&device, known, messages, &indexes)?;
+            let kept = keep_new_samples(&device, known, &recalled, messages, &indexes, letters);
             let mut samples: Vec<TelemetrySample> = Vec::new();
             for message in &kept {
                 if !message.conflicts.is_empty() {
@@ -390,30 +391,59 @@ impl IngestPipeline {
         Ok(())
     }
 
-    /// Reads the device's stored samples again when a redelivered message carries readings the
-    /// cache does not remember: they may have been stored before the cache last forgot them.
-    fn refresh_if_unremembered(
-        &mut self,
+    /// The stored readings among those of the round's redelivered messages that the cache does
+    /// not remember: they may have been stored before the cache forgot them, or before a restart.
+    /// The device's telemetry is read back from the newest batch (at most [`RELOADED_BATCHES`])
+    /// until every such reading is found; the ones not found were never stored.
+    fn recall_redelivered(
+        &self,
         device: &DeviceId,
+        known: &KnownDevice,
         messages: &[DecodedMessage],
         indexes: &[usize],
-    ) -> Result<(), StoreError> {
-        let Some(known) = self.known.get(device) else { return Ok(()) };
-        let unremembered = indexes.iter().filter(|index| messages[**index].redelivery).any(|index| {
-            telemetry_of(&messages[*index]).iter().any(|sample| {
-                sample.values.iter().any(|v| known.recent.verdict(sample.ts, &v.metric, v.value) == SampleVerdict::New)
-            })
-        });
-        if unremembered {
-            let mut stored = self.stored_samples(device)?;
-            if let Some(known) = self.known.get_mut(device) {
-                std::mem::swap(&mut known.recent, &mut stored);
-                for (ts, metric, value) in stored.entries() {
-                    known.recent.remember(ts, metric, value);
+    ) -> Result<RecentSamples, StoreError> {
+        let mut recalled = RecentSamples::with_bound(usize::MAX);
+        let mut wanted: HashMap<&str, HashSet<Timestamp>> = HashMap::new();
+        let mut missing = 0_usize;
+        for index in indexes.iter().filter(|index| messages[**index].redelivery) {
+            for sample in telemetry_of(&messages[*index]) {
+                for reading in &sample.values {
+                    if known.recent.verdict(sample.ts, &reading.metric, reading.value) == SampleVerdict::New
+                        && wanted.entry(reading.metric.as_str()).or_default().insert(sample.ts)
+                    {
+                        missing += 1;
+                    }
                 }
             }
         }
-        Ok(())
+        if missing == 0 {
+            return Ok(recalled);
+        }
+        let stream = crate::store::StreamName::new(TELEMETRY_STREAM_KIND, device.as_str())
+            .map_err(|e| StoreError::Encode(e.to_string()))?;
+        let log = self.platform.log.as_ref();
+        let version = crate::store::EventLog::stream_version(log, &stream)?;
+        let oldest = version.saturating_sub(RELOADED_BATCHES.saturating_sub(1)).max(1);
+        for at in (oldest..=version).rev() {
+            let Some(record) = crate::store::EventLog::read_stream_event(log, &stream, at)? else { continue };
+            let batch = match crate::store::codec::decode_payload::<TelemetryEvent>(&record, TELEMETRY_SCHEMA_VERSION) {
+                Ok(TelemetryEvent::Recorded(batch)) => batch,
+                Err(StoreError::Pruned(_)) => continue,
+                Err(error) => return Err(error),
+            };
+            for sample in &batch.samples {
+                for reading in &sample.values {
+                    if wanted.get_mut(reading.metric.as_str()).is_some_and(|times| times.remove(&sample.ts)) {
+                        recalled.remember(sample.ts, &reading.metric, reading.value);
+                        missing -= 1;
+                    }
+                }
+            }
+            if missing == 0 {
+                break;
+            }
+        }
+        Ok(recalled)
     }
 
     /// Runs the non-telemetry work: each instance's messages in order, instances side by side.
@@ -518,11 +548,13 @@ fn instance_of(work: &Work) -> String {
 }
 
 /// Applies sample identity to one device's messages of a round: undeclared metrics refuse the
-/// message; readings stored already (or earlier in the round) are dropped as duplicates; readings
-/// that contradict a stored value are dropped and named as conflicts.
+/// message; readings stored already (remembered, `recalled` from the log, or earlier in the
+/// round) are dropped as duplicates; readings that contradict a stored value are dropped and
+/// named as conflicts.
 fn keep_new_samples(
     device: &DeviceId,
     known: &KnownDevice,
+    recalled: &RecentSamples,
     messages: &[DecodedMessage],
     indexes: &[usize],
     letters: &mut BTreeMap<usize, Rejection>,
@@ -551,10 +583,11 @@ fn keep_new_samples(
         for sample in samples {
             let mut values: Vec<MetricValue> = Vec::with_capacity(sample.values.len());
             for reading in &sample.values {
-                let verdict = match this_round.verdict(sample.ts, &reading.metric, reading.value) {
-                    SampleVerdict::New => known.recent.verdict(sample.ts, &reading.metric, reading.value),
-                    earlier => earlier,
-                };
+                let verdict = [&this_round, recalled, &known.recent]
+                    .into_iter()
+                    .map(|samples| samples.verdict(sample.ts, &reading.metric, reading.value))
+                    .find(|verdict| *verdict != SampleVerdict::New)
+                    .unwrap_or(SampleVerdict::New);
                 match verdict {
                     SampleVerdict::New => {
                         this_round.remember(sample.ts, &reading.metric, reading.value);
@@ -659,9 +692,49 @@ mod tests {
         let messages: Vec<DecodedMessage> = originals.chain(redelivered).collect();
         let indexes: Vec<usize> = (0..messages.len()).collect();
         let mut letters = BTreeMap::new();
-        let kept = keep_new_samples(&device, &known, &messages, &indexes, &mut letters);
+        let kept = keep_new_samples(&device, &known, &RecentSamples::default(), &messages, &indexes, &mut letters);
         let samples: usize = kept.iter().map(|m| m.samples.len()).sum();
         assert_eq!(samples, 2_000, "each sample once");
         assert!(kept.iter().all(|m| m.conflicts.is_empty()) && letters.is_empty());
+    }
+
+    fn telemetry_from(device: &str, ts: i64, value: f64, redelivery: bool) -> DecodedMessage {
+        let mut message = message(ts, value, redelivery);
+        let id = DeviceId::new(device).expect("valid id");
+        if let Ok(Work::Telemetry(_, samples)) = message.work {
+            message.work = Ok(Work::Telemetry(id, samples));
+        }
+        message
+    }
+
+    #[tokio::test]
+    async fn a_redelivery_of_a_sample_older_than_the_remembered_ones_is_found_in_the_log_after_a_restart() {
+        use crate::actors::DirectoryConfig;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = Arc::new(crate::store::SledEventLog::open(dir.path()).expect("opens"));
+        let platform = Arc::new(Platform::start(log.clone(), DirectoryConfig::default()).await.expect("starts"));
+        let register = crate::bench::workload::registration(1).expect("valid");
+        platform.devices.execute("bench-000001", register, CommandMetadata::default()).await.expect("registers");
+        let dead_letters = || DeadLetterStore::open(&log, 100).expect("dead letters");
+        let now = Timestamp(1_764_000_000_000);
+        let mut before = IngestPipeline::new(platform.clone(), dead_letters(), IngestOptions::default(), "test");
+        let stored = REMEMBERED_SAMPLES as i64 * 3;
+        for ts in 0..stored {
+            let report =
+                before.process(&[telemetry_from("bench-000001", ts, ts as f64, false)], now).await.expect("round");
+            assert_eq!(report.outcomes, vec![MessageOutcome::Stored]);
+        }
+        let stream = crate::store::StreamName::new(TELEMETRY_STREAM_KIND, "bench-000001").expect("stream");
+        let batches = crate::store::EventLog::stream_version(log.as_ref(), &stream).expect("version");
+
+        let mut after = IngestPipeline::new(platform.clone(), dead_letters(), IngestOptions::default(), "test");
+        let oldest = after.process(&[telemetry_from("bench-000001", 0, 0.0, true)], now).await.expect("round");
+        assert_eq!(oldest.outcomes, vec![MessageOutcome::Duplicate], "stored before the remembered ones");
+        let conflicting = after.process(&[telemetry_from("bench-000001", 1, 99.0, true)], now).await.expect("round");
+        assert!(matches!(conflicting.outcomes[0], MessageOutcome::Refused(DeadLetterReason::ConflictingSample)));
+        let fresh = after.process(&[telemetry_from("bench-000001", stored, 1.0, true)], now).await.expect("round");
+        assert_eq!(fresh.outcomes, vec![MessageOutcome::Stored], "a redelivery never stored is new");
+        let now_batches = crate::store::EventLog::stream_version(log.as_ref(), &stream).expect("version");
+        assert_eq!(now_batches, batches + 1, "only the never-stored sample was appended");
     }
 }
