@@ -55,6 +55,7 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let base = format!("http://{}", running.http_address);
     println!("demo: {} simulated devices and {} edge nodes are live", plan.devices.len(), plan.edge_nodes.len());
     println!("demo: admin token for this run: {token}");
+    println!("demo: open the dashboard at {}", running.login_link(&token));
     println!("demo: try  curl -H 'Authorization: Bearer {token}' {base}/api/v1/devices?limit=5");
     println!("demo: API reference at {base}/api/docs, metrics at {base}/metrics; Ctrl-C stops");
     shutdown_signal().await;

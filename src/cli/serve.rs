@@ -171,6 +171,8 @@ pub struct RunningServer {
     pub opcua: OpcUaService,
     /// Where the HTTP gateway listens.
     pub http_address: SocketAddr,
+    /// The admin token created on this start (the first start of a data folder), if any.
+    first_token: Option<String>,
     rollout: Rollout,
     condition_monitor: ConditionMonitor,
     handle: actix_web::dev::ServerHandle,
@@ -199,10 +201,13 @@ impl RunningServer {
         };
         let platform = Arc::new(Platform::start(log, config).await?.with_alert_rules(file_config.alert_rules.clone()));
         let state = Arc::new(AppState::start(platform.clone())?);
-        if state.tokens.is_empty() {
+        let first_token = if state.tokens.is_empty() {
             let token = state.tokens.create("admin", Role::Admin).await?;
             println!("first start: admin token (shown only once, keep it): {token}");
-        }
+            Some(token)
+        } else {
+            None
+        };
         let listener = TcpListener::bind(args.http).with_context(|| {
             format!("cannot listen on {} (is another process using it? choose another address with --http)", args.http)
         })?;
@@ -222,7 +227,7 @@ impl RunningServer {
         let handle = server.handle();
         info!(address = %http_address, data = %args.data.data.display(), head = platform.log.head().position, "optibid serving");
         let server = tokio::spawn(server);
-        Ok(Self { platform, state, mqtt, opcua, http_address, rollout, condition_monitor, handle, server })
+        Ok(Self { platform, state, mqtt, opcua, http_address, first_token, rollout, condition_monitor, handle, server })
     }
 
     /// Prints where the platform listens (tests and scripts read these lines).
@@ -232,8 +237,18 @@ impl RunningServer {
         if let Some(tls) = self.mqtt.tls_url() {
             writeln!(stdout, "optibid MQTT over TLS on {tls}")?;
         }
+        match &self.first_token {
+            Some(token) => writeln!(stdout, "optibid dashboard: {}", self.login_link(token))?,
+            None => writeln!(stdout, "optibid dashboard: http://{}/ (sign in with an API token)", self.http_address)?,
+        }
         writeln!(stdout, "optibid listening on http://{}", self.http_address)?;
         stdout.flush()
+    }
+
+    /// The dashboard's address signed in with `token`: the token is in the fragment, which a
+    /// browser never sends to a server, so it stays out of every log.
+    pub fn login_link(&self, token: &str) -> String {
+        format!("http://{}/#token={token}", self.http_address)
     }
 
     /// Stops HTTP (letting requests finish), then MQTT, then the actors and the log.

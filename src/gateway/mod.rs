@@ -20,6 +20,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod command;
 pub mod credentials;
+pub mod dashboard;
 pub mod dead_letters;
 pub mod device_commands;
 pub mod devices;
@@ -190,6 +191,7 @@ pub fn server(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<ac
             .service(metrics::metrics)
             .service(openapi::openapi_json)
             .service(openapi::docs_page)
+            .configure(dashboard::routes)
             .service(
                 web::scope("/api/v1")
                     .configure(devices::routes)

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::PathItem;
 use utoipa::OpenApi;
 
-/// Paths served outside the OpenAPI document, all read-only.
+/// Paths served outside the OpenAPI document, all read-only (besides the dashboard's files).
 const PLAIN_GET_PATHS: [&str; 5] = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/api/docs"];
 
 /// One segment of a path template.
@@ -79,7 +79,8 @@ fn routes() -> &'static [Route] {
         let documented =
             document.paths.paths.iter().map(|(template, item)| Route::new(template, documented_methods(item)));
         let plain = PLAIN_GET_PATHS.iter().map(|path| Route::new(path, vec!["GET"]));
-        documented.chain(plain).collect()
+        let dashboard = super::dashboard::paths().map(|path| Route::new(path, vec!["GET", "HEAD"]));
+        documented.chain(plain).chain(dashboard).collect()
     })
 }
 
