@@ -5,14 +5,15 @@ import { fetchEventSource } from "fetch-event-source";
 import { token } from "./session.js";
 
 /**
- * Follows the log from its head (or from `from`), calling `onEvent(record)` for each event
- * (telemetry excepted) and `onState(connected)` when the connection opens or drops. Returns a
- * function that stops following.
+ * Follows the log from its head (or from `from`), calling `onEvent(record)` for each device,
+ * edge-node and campaign event (the server filters out telemetry) and `onState(connected)` when
+ * the connection opens or drops. Returns a function that stops following.
  */
 export function followLog({ from, onEvent, onState }) {
   const stop = new AbortController();
-  const query = from ? `?from=${from}` : "";
-  fetchEventSource(`/api/v1/events/stream${query}`, {
+  const query = new URLSearchParams({ kinds: "device,edge,campaign" });
+  if (from) query.set("from", from);
+  fetchEventSource(`/api/v1/events/stream?${query}`, {
     headers: { Authorization: `Bearer ${token()}` },
     signal: stop.signal,
     openWhenHidden: true,
@@ -21,8 +22,7 @@ export function followLog({ from, onEvent, onState }) {
       onState(true);
     },
     onmessage(message) {
-      if (!message.data || message.event.startsWith("telemetry.")) return;
-      onEvent(JSON.parse(message.data));
+      if (message.data) onEvent(JSON.parse(message.data));
     },
     onclose() {
       onState(false);

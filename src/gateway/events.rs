@@ -2,11 +2,12 @@
 
 use super::auth::Principal;
 use super::error::ApiError;
+use super::live_feed::StreamFilter;
 use super::page_limit::page_limit;
 use super::schemas::{EventsPage, ReadErrors, ServerSentEvent};
 use super::AppState;
 use crate::audit::export::ExportedEvent;
-use crate::store::{EventLog, LogSubscription};
+use crate::store::{EventLog, StreamName, STREAM_KINDS};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -44,11 +45,34 @@ async fn page(
 #[derive(Deserialize)]
 struct StreamQuery {
     from: Option<u64>,
+    kinds: Option<String>,
+    stream: Option<String>,
+}
+
+impl StreamQuery {
+    /// The events asked for: `kinds` is a comma-separated list of stream kinds.
+    fn filter(&self) -> Result<StreamFilter, ApiError> {
+        let kinds: Vec<String> = match &self.kinds {
+            Some(list) => list.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect(),
+            None => Vec::new(),
+        };
+        if let Some(unknown) = kinds.iter().find(|kind| !STREAM_KINDS.contains(&kind.as_str())) {
+            return Err(ApiError::bad_request(format!(
+                "unknown stream kind {unknown:?} in `kinds`; known kinds are {}",
+                STREAM_KINDS.join(", ")
+            )));
+        }
+        if let Some(stream) = &self.stream {
+            StreamName::parse(stream).map_err(|error| ApiError::bad_request(format!("`stream`: {error}")))?;
+        }
+        Ok(StreamFilter { kinds, stream: self.stream.clone() })
+    }
 }
 
 /// Server-sent events from `from` (or after `Last-Event-ID`), then live. Each event's SSE id is
-/// its global position.
-#[utoipa::path(get, path = "/api/v1/events/stream", tag = "events", summary = "The global log as server-sent events, resumable with Last-Event-ID (auditor, admin)", params(("from" = Option<u64>, Query, minimum = 1), ("Last-Event-ID" = Option<u64>, Header)), responses((status = 200, description = "text/event-stream; each event id is its global position", content_type = "text/event-stream", body = ServerSentEvent), ReadErrors), security(("bearer" = [])))]
+/// its global position. Every client shares one reader of the log; one that falls too far behind
+/// is disconnected and resumes with `Last-Event-ID`.
+#[utoipa::path(get, path = "/api/v1/events/stream", tag = "events", summary = "The global log as server-sent events, resumable with Last-Event-ID (auditor, admin)", params(("from" = Option<u64>, Query, minimum = 1), ("kinds" = Option<String>, Query, description = "Only these stream kinds, comma-separated: device, edge, campaign, telemetry"), ("stream" = Option<String>, Query, description = "Only this stream, such as device/inv-1"), ("Last-Event-ID" = Option<u64>, Header)), responses((status = 200, description = "text/event-stream; each event id is its global position", content_type = "text/event-stream", body = ServerSentEvent), ReadErrors), security(("bearer" = [])))]
 async fn stream(
     state: web::Data<AppState>,
     principal: Principal,
@@ -56,6 +80,7 @@ async fn stream(
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_audit()?;
+    let filter = query.filter()?;
     let last_seen = request.headers().get("last-event-id").and_then(|value| value.to_str().ok());
     let from = match last_seen {
         Some(text) => {
@@ -66,24 +91,8 @@ async fn stream(
         }
         None => query.from.unwrap_or_else(|| state.platform.log.head().position + 1),
     };
-    let shared: std::sync::Arc<dyn EventLog> = state.platform.log.clone();
-    let subscription = LogSubscription::new(shared, from);
-    let body = futures_util::stream::unfold(subscription, |mut subscription| async move {
-        match subscription.next_batch(256).await {
-            Ok(events) if events.is_empty() => None,
-            Ok(events) => {
-                let mut chunk = String::new();
-                for event in &events {
-                    let data = serde_json::to_string(&ExportedEvent::from_record(event)).unwrap_or_default();
-                    chunk.push_str(&format!("id: {}\nevent: {}\ndata: {data}\n\n", event.position, event.event_type));
-                }
-                Some((Ok::<_, actix_web::Error>(web::Bytes::from(chunk)), subscription))
-            }
-            Err(_) => None,
-        }
-    });
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("cache-control", "no-cache"))
-        .streaming(body))
+        .streaming(state.live.client(from, filter)))
 }

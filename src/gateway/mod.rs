@@ -30,6 +30,7 @@ pub mod error_bodies;
 pub mod events;
 pub mod health;
 pub mod history;
+pub mod live_feed;
 pub mod maintenance;
 pub mod metrics;
 pub mod openapi;
@@ -106,6 +107,8 @@ pub struct AppState {
     pub dead_letters: DeadLetterStore,
     /// The MQTT side's counters, once it runs.
     pub connectivity: OnceLock<Connectivity>,
+    /// The log as one live feed shared by every server-sent-event client.
+    pub live: live_feed::LiveFeed,
     /// The OPC UA clients' counters, once they run.
     pub opcua: OnceLock<Vec<Arc<OpcUaStats>>>,
     /// Background workers, reported in `/readyz` and `/metrics`.
@@ -146,6 +149,7 @@ impl AppState {
             credentials: ClientCredentials::open(&log)?,
             dead_letters: DeadLetterStore::open(&log, DEAD_LETTERS_KEPT)?,
             connectivity: OnceLock::new(),
+            live: live_feed::LiveFeed::start(log.clone()),
             opcua: OnceLock::new(),
             workers: Workers::default(),
             platform,
