@@ -254,6 +254,7 @@ impl RunningServer {
     /// Stops HTTP (letting requests finish), then MQTT, then the actors and the log.
     pub async fn stop(self) {
         info!("shutting down");
+        self.state.live.close();
         self.handle.stop(true).await;
         let _ = self.server.await;
         drop(self.rollout);

@@ -9,13 +9,22 @@ use crate::store::{EventLog, GlobalPosition, LogSubscription, RecordedEvent, Sto
 use actix_web::web::Bytes;
 use futures_util::Stream;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::watch;
 
 /// Events a live client may be behind the shared feed before it reads the log itself.
 pub const CLIENT_BUFFER: usize = 4_096;
 
 /// Events read from the log at a time.
 const READ_BATCH: usize = 256;
+
+/// How long a client may go without a byte: then it gets an SSE comment, so a client that went
+/// away is noticed (the write fails) even when no event comes.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The SSE comment sent to an idle client.
+const KEEP_ALIVE_FRAME: &[u8] = b": keep-alive\n\n";
 
 /// One event, encoded once for every client.
 #[derive(Debug)]
@@ -59,6 +68,7 @@ impl StreamFilter {
 pub struct LiveFeed {
     sender: broadcast::Sender<Arc<LiveEvent>>,
     log: Arc<dyn EventLog>,
+    closing: watch::Sender<bool>,
 }
 
 impl LiveFeed {
@@ -67,7 +77,12 @@ impl LiveFeed {
         let (sender, _) = broadcast::channel(CLIENT_BUFFER);
         let from = log.head().position + 1;
         tokio::spawn(publish(LogSubscription::new(log.clone(), from), sender.clone()));
-        Self { sender, log }
+        Self { sender, log, closing: watch::Sender::new(false) }
+    }
+
+    /// Ends every client's stream (at shutdown, so the HTTP server need not wait for them).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
     }
 
     /// How many live clients are subscribed.
@@ -77,7 +92,8 @@ impl LiveFeed {
 
     /// The events of `filter` from position `from` on, as server-sent events: read from the log
     /// up to its head, then live from the shared feed (and from the log again whenever the client
-    /// falls more than [`CLIENT_BUFFER`] events behind). Ends when the log closes.
+    /// falls more than [`CLIENT_BUFFER`] events behind), with a keep-alive comment when idle.
+    /// Ends when the feed is closed or the log cannot be read.
     pub fn client(
         &self,
         from: GlobalPosition,
@@ -86,6 +102,7 @@ impl LiveFeed {
         let client = Client {
             live: self.sender.subscribe(),
             log: self.log.clone(),
+            closing: self.closing.subscribe(),
             next: from.max(1),
             caught_up: false,
             filter,
@@ -107,6 +124,7 @@ impl LiveFeed {
 struct Client {
     live: broadcast::Receiver<Arc<LiveEvent>>,
     log: Arc<dyn EventLog>,
+    closing: watch::Receiver<bool>,
     next: GlobalPosition,
     /// Whether everything before `next` up to the log's head was sent: then only the shared feed
     /// is read, never the log.
@@ -126,7 +144,15 @@ impl Client {
             self.caught_up = true;
         }
         loop {
-            let event = match self.live.recv().await {
+            if *self.closing.borrow() {
+                return Ok(None);
+            }
+            let received = tokio::select! {
+                received = self.live.recv() => received,
+                _ = self.closing.changed() => return Ok(None),
+                () = tokio::time::sleep(KEEP_ALIVE) => return Ok(Some(Bytes::from_static(KEEP_ALIVE_FRAME))),
+            };
+            let event = match received {
                 Ok(event) => event,
                 Err(RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "a live client fell behind the shared feed; it reads the log");
