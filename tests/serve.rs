@@ -30,6 +30,12 @@ fn sigterm_stops_the_server_while_a_live_stream_is_open() {
     let mut head = [0_u8; 64];
     let read = stream.read(&mut head).expect("the stream answers");
     assert!(String::from_utf8_lossy(&head[..read]).starts_with("HTTP/1.1 200"), "the stream is open");
+    let mut metrics = TcpStream::connect(&server.address).expect("connects");
+    write!(metrics, "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n")
+        .expect("asks for the metrics");
+    let mut text = String::new();
+    metrics.read_to_string(&mut text).expect("reads");
+    assert!(text.contains("optibid_live_stream_clients 1"), "the open stream is counted: {text}");
     let pid = server.child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
     // The HTTP server would wait 30 s for an open response before it gives up on it: the live

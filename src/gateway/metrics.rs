@@ -77,6 +77,7 @@ pub struct ApiMetrics {
     events_appended: Counter,
     live_actors: Gauge,
     pending_commands: Gauge,
+    live_stream_clients: Gauge,
     projection_position: Family<ProjectionLabels, Gauge>,
     projection_lag_events: Family<ProjectionLabels, Gauge>,
     projection_lag_ms: Family<ProjectionLabels, Gauge>,
@@ -98,6 +99,7 @@ impl Default for ApiMetrics {
         let events_appended = Counter::default();
         let live_actors = Gauge::default();
         let pending_commands = Gauge::default();
+        let live_stream_clients = Gauge::default();
         let projection_position = Family::<ProjectionLabels, Gauge>::default();
         let projection_lag_events = Family::<ProjectionLabels, Gauge>::default();
         let projection_lag_ms = Family::<ProjectionLabels, Gauge>::default();
@@ -114,6 +116,11 @@ impl Default for ApiMetrics {
         registry.register("events_appended", "Events appended to the log", events_appended.clone());
         registry.register("live_actors", "Live aggregate actors", live_actors.clone());
         registry.register("actor_pending_commands", "Commands waiting in actor mailboxes", pending_commands.clone());
+        registry.register(
+            "live_stream_clients",
+            "Clients following the live event stream (open dashboards)",
+            live_stream_clients.clone(),
+        );
         registry.register(
             "projection_position",
             "Global position each read model has applied",
@@ -166,6 +173,7 @@ impl Default for ApiMetrics {
             events_appended,
             live_actors,
             pending_commands,
+            live_stream_clients,
             projection_position,
             projection_lag_events,
             projection_lag_ms,
@@ -200,6 +208,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         + platform.edge_nodes.pending_commands()
         + platform.campaigns.pending_commands();
     metrics.pending_commands.set(i64::try_from(pending).unwrap_or(i64::MAX));
+    metrics.live_stream_clients.set(i64::try_from(state.live.clients()).unwrap_or(i64::MAX));
     for status in super::projections::statuses(&state) {
         let labels = ProjectionLabels { projection: status.name };
         metrics.projection_position.get_or_create(&labels).set(i64::try_from(status.position).unwrap_or(i64::MAX));
