@@ -9,7 +9,7 @@ OPTIBID_LOG=warn ./target/release/optibid serve --data "$data/data" --http 127.0
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
 until grep -q "listening on" "$data/serve.out"; do sleep 0.2; done
-export TOKEN=$(grep -o 'obt_[0-9a-f]*' "$data/serve.out") DEVICES=$devices
+export TOKEN=$(grep -o 'obt_[0-9a-f]*' "$data/serve.out" | head -n 1) DEVICES=$devices
 for n in $(seq 0 $((devices - 1))); do
   printf '{"id":"http-%05d","name":"Inverter %d","kind":"solar_inverter","protocol":"mqtt","site":"s","region":"eu","tags":[],"firmware_version":"1.0","metrics":[]}\n' "$n" "$n"
 done | xargs -d '\n' -P 8 -I{} curl -s -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d {} http://127.0.0.1:18480/api/v1/devices
