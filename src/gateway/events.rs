@@ -47,6 +47,7 @@ struct StreamQuery {
     from: Option<u64>,
     kinds: Option<String>,
     stream: Option<String>,
+    summary: Option<bool>,
 }
 
 impl StreamQuery {
@@ -71,16 +72,33 @@ impl StreamQuery {
 
 /// Server-sent events from `from` (or after `Last-Event-ID`), then live. Each event's SSE id is
 /// its global position. Every client shares one reader of the log; one that falls too far behind
-/// is disconnected and resumes with `Last-Event-ID`.
-#[utoipa::path(get, path = "/api/v1/events/stream", tag = "events", summary = "The global log as server-sent events, resumable with Last-Event-ID (auditor, admin)", params(("from" = Option<u64>, Query, minimum = 1), ("kinds" = Option<String>, Query, description = "Only these stream kinds, comma-separated: device, edge, campaign, telemetry"), ("stream" = Option<String>, Query, description = "Only this stream, such as device/inv-1"), ("Last-Event-ID" = Option<u64>, Header)), responses((status = 200, description = "text/event-stream; each event id is its global position", content_type = "text/event-stream", body = ServerSentEvent), ReadErrors), security(("bearer" = [])))]
+/// reads the log itself until it has caught up. With `summary=true` the client gets instead one
+/// `summary` event per second at most, saying what changed. The whole log (or some kinds of it)
+/// is for auditors and admins; one stream, or summaries, for every role.
+#[utoipa::path(get, path = "/api/v1/events/stream", tag = "events", summary = "The global log as server-sent events, resumable with Last-Event-ID (auditor, admin), or one stream's events or summaries at a bounded rate (every role)", params(("from" = Option<u64>, Query, minimum = 1), ("kinds" = Option<String>, Query, description = "Only these stream kinds, comma-separated: device, edge, campaign, telemetry"), ("stream" = Option<String>, Query, description = "Only this stream, such as device/inv-1"), ("summary" = Option<bool>, Query, description = "Instead of events, one `summary` event per second at most: events by kind, the streams that changed, the newest events other than telemetry"), ("Last-Event-ID" = Option<u64>, Header)), responses((status = 200, description = "text/event-stream; each event id is its global position", content_type = "text/event-stream", body = ServerSentEvent), ReadErrors), security(("bearer" = [])))]
 async fn stream(
     state: web::Data<AppState>,
     principal: Principal,
     request: HttpRequest,
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_audit()?;
     let filter = query.filter()?;
+    let response = || {
+        let mut response = HttpResponse::Ok();
+        response.content_type("text/event-stream").insert_header(("cache-control", "no-cache"));
+        response
+    };
+    if query.summary == Some(true) {
+        if !filter.kinds.is_empty() || filter.stream.is_some() {
+            return Err(ApiError::bad_request(
+                "`summary=true` summarises the whole log: leave out `kinds` and `stream`",
+            ));
+        }
+        return Ok(response().streaming(state.live.summary_client()));
+    }
+    if filter.stream.is_none() {
+        principal.require_audit()?;
+    }
     let last_seen = request.headers().get("last-event-id").and_then(|value| value.to_str().ok());
     let from = match last_seen {
         Some(text) => {
@@ -91,8 +109,5 @@ async fn stream(
         }
         None => query.from.unwrap_or_else(|| state.platform.log.head().position + 1),
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header(("cache-control", "no-cache"))
-        .streaming(state.live.client(from, filter)))
+    Ok(response().streaming(state.live.client(from, filter)))
 }

@@ -2,13 +2,15 @@
 //! server-sent event once, then handed to every subscriber through one bounded buffer. The
 //! publisher never waits for a client: a client that falls behind by more than the buffer (a slow
 //! network, a paused tab) leaves the shared feed and reads the log itself until it has caught up,
-//! so neither the log nor the other clients ever wait for it, and it misses nothing.
+//! so neither the log nor the other clients ever wait for it, and it misses nothing. Dashboards
+//! may instead follow summaries of the log at a bounded rate ([`ActivitySummary`]).
 
+use super::live_summary::{ActivitySummary, SUMMARY_IDLE, SUMMARY_PERIOD};
 use crate::audit::export::ExportedEvent;
 use crate::store::{EventLog, GlobalPosition, LogSubscription, RecordedEvent, StoreError};
 use actix_web::web::Bytes;
 use futures_util::Stream;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
@@ -64,9 +66,13 @@ impl StreamFilter {
     }
 }
 
+/// Summaries a summary client may be behind before it skips to the newest.
+const SUMMARY_BUFFER: usize = 8;
+
 /// The shared live feed of the log.
 pub struct LiveFeed {
     sender: broadcast::Sender<Arc<LiveEvent>>,
+    summaries: broadcast::Sender<Bytes>,
     log: Arc<dyn EventLog>,
     closing: watch::Sender<bool>,
 }
@@ -75,9 +81,13 @@ impl LiveFeed {
     /// Starts following `log` from its head. Must run inside a tokio runtime.
     pub fn start(log: Arc<dyn EventLog>) -> Self {
         let (sender, _) = broadcast::channel(CLIENT_BUFFER);
-        let from = log.head().position + 1;
-        tokio::spawn(publish(LogSubscription::new(log.clone(), from), sender.clone()));
-        Self { sender, log, closing: watch::Sender::new(false) }
+        let (summaries, _) = broadcast::channel(SUMMARY_BUFFER);
+        let head = log.head().position;
+        let period = Arc::new(Mutex::new(ActivitySummary::at(head)));
+        let subscription = LogSubscription::new(log.clone(), head + 1);
+        tokio::spawn(publish(subscription, sender.clone(), summaries.clone(), period.clone()));
+        tokio::spawn(summarise(period, summaries.clone()));
+        Self { sender, summaries, log, closing: watch::Sender::new(false) }
     }
 
     /// Ends every client's stream (at shutdown, so the HTTP server need not wait for them).
@@ -85,9 +95,38 @@ impl LiveFeed {
         self.closing.send_replace(true);
     }
 
-    /// How many live clients are subscribed.
+    /// How many live clients are subscribed, to events or to summaries.
     pub fn clients(&self) -> usize {
-        self.sender.receiver_count()
+        self.sender.receiver_count() + self.summaries.receiver_count()
+    }
+
+    /// Summaries of the log as server-sent events: one at once with the log's head, then at most
+    /// one per [`SUMMARY_PERIOD`] while the log grows, and an empty one at the head after
+    /// [`SUMMARY_IDLE`] without any, so a client notices a dead connection. A client that falls
+    /// behind skips to the newest summary. Ends when the feed is closed.
+    pub fn summary_client(&self) -> impl Stream<Item = Result<Bytes, actix_web::Error>> + use<> {
+        let first = ActivitySummary::at(self.log.head().position).frame();
+        let state = (Some(first), self.summaries.subscribe(), self.closing.subscribe(), self.log.clone());
+        futures_util::stream::unfold(state, |(first, mut live, mut closing, log)| async move {
+            if let Some(frame) = first {
+                return Some((Ok(frame), (None, live, closing, log)));
+            }
+            loop {
+                if *closing.borrow() {
+                    return None;
+                }
+                let frame = tokio::select! {
+                    received = live.recv() => match received {
+                        Ok(frame) => frame,
+                        Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => return None,
+                    },
+                    _ = closing.changed() => return None,
+                    () = tokio::time::sleep(SUMMARY_IDLE) => ActivitySummary::at(log.head().position).frame(),
+                };
+                return Some((Ok(frame), (None, live, closing, log)));
+            }
+        })
     }
 
     /// The events of `filter` from position `from` on, as server-sent events: read from the log
@@ -191,7 +230,12 @@ impl Client {
 }
 
 #[tracing::instrument(name = "live_feed", skip_all)]
-async fn publish(mut subscription: LogSubscription, sender: broadcast::Sender<Arc<LiveEvent>>) {
+async fn publish(
+    mut subscription: LogSubscription,
+    sender: broadcast::Sender<Arc<LiveEvent>>,
+    summaries: broadcast::Sender<Bytes>,
+    period: Arc<Mutex<ActivitySummary>>,
+) {
     loop {
         let events = match subscription.next_batch(READ_BATCH).await {
             Ok(events) if events.is_empty() => return,
@@ -201,11 +245,33 @@ async fn publish(mut subscription: LogSubscription, sender: broadcast::Sender<Ar
                 return;
             }
         };
+        if summaries.receiver_count() > 0 {
+            period.lock().unwrap_or_else(std::sync::PoisonError::into_inner).add(&events);
+        }
         if sender.receiver_count() == 0 {
             continue;
         }
         for record in &events {
             let _ = sender.send(Arc::new(LiveEvent::encode(record)));
+        }
+    }
+}
+
+/// Every [`SUMMARY_PERIOD`], sends what the period gathered (when anything happened) to the
+/// summary clients, encoded once for all of them.
+#[tracing::instrument(name = "live_summaries", skip_all)]
+async fn summarise(period: Arc<Mutex<ActivitySummary>>, summaries: broadcast::Sender<Bytes>) {
+    let mut ticks = tokio::time::interval(SUMMARY_PERIOD);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let finished = {
+            let mut open = period.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let head = open.head;
+            std::mem::replace(&mut *open, ActivitySummary::at(head))
+        };
+        if !finished.is_empty() {
+            let _ = summaries.send(finished.frame());
         }
     }
 }

@@ -31,6 +31,7 @@ pub mod events;
 pub mod health;
 pub mod history;
 pub mod live_feed;
+pub mod live_summary;
 pub mod maintenance;
 pub mod metrics;
 pub mod openapi;
