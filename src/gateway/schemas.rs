@@ -83,6 +83,19 @@ pub struct CreatedToken {
     pub token: String,
 }
 
+/// The caller's own token: who it is and what its role allows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CurrentToken {
+    /// The token's name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// Whether it may send commands (operator, admin).
+    pub may_command: bool,
+    /// Whether it may read the global log and run audits (auditor, admin).
+    pub may_audit: bool,
+}
+
 /// The answer to an accepted command.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CommandAccepted {
