@@ -33,6 +33,10 @@ fn an_out_of_range_reading_raises_an_alert_that_users_acknowledge_and_resolve() 
     assert!(alert["message"].as_str().is_some_and(|m| m.contains("91.5")), "{alert}");
     let alert_id = alert["alert_id"].as_str().expect("id").to_owned();
     assert_eq!(api.get("/api/v1/alerts?severity=critical", &admin).body["total"], 0);
+    assert_eq!(api.get("/api/v1/alerts?kind=solar_inverter&region=eu", &admin).body["total"], 1, "its kind and region");
+    assert_eq!(api.get("/api/v1/alerts?kind=wind_turbine", &admin).body["total"], 0, "another kind");
+    assert_eq!(api.get("/api/v1/alerts?region=us-east", &admin).body["total"], 0, "another region");
+    assert_eq!(api.get("/api/v1/alerts?kind=toaster", &admin).status, 400, "an unknown kind");
 
     let viewer = api.token("viewer");
     let refused = api.post(&format!("/api/v1/alerts/inv-9/{alert_id}/acknowledge"), &viewer, json!({}));

@@ -6,6 +6,7 @@ use crate::projection::ProjectedEvent;
 use optibid_domain::device::{AlertSeverity, DeviceEvent};
 use optibid_domain::FleetEvent;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// Resolved alerts kept per device.
 const RESOLVED_KEPT: usize = 50;
@@ -115,6 +116,9 @@ pub struct AlertFilter {
     pub device: Option<String>,
     /// Metric.
     pub metric: Option<String>,
+    /// Only the alerts of these devices (those of a kind or region, say).
+    #[serde(skip)]
+    pub devices: Option<BTreeSet<String>>,
 }
 
 impl AlertFilter {
@@ -124,6 +128,7 @@ impl AlertFilter {
             && self.severity.is_none_or(|severity| alert.severity == severity)
             && self.device.as_ref().is_none_or(|device| &alert.device_id == device)
             && self.metric.as_ref().is_none_or(|metric| alert.metric.as_ref() == Some(metric))
+            && self.devices.as_ref().is_none_or(|devices| devices.contains(&alert.device_id))
     }
 }
 

@@ -9,9 +9,10 @@ use super::schemas::{CommandAccepted, CommandErrors, ReadErrors};
 use super::{now, AppState};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use optibid_domain::device::{AlertSeverity, DeviceCommand};
+use optibid_domain::device::{AlertSeverity, DeviceCommand, DeviceKind};
 use optibid_domain::ids::AlertId;
 use optibid_projections::alert_list::{self, AlertFilter, AlertState};
+use optibid_projections::device_directory::DeviceFilter;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -23,8 +24,9 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/alerts/{device}/{alert}/resolve", web::post().to(resolve));
 }
 
-/// `?state=&severity=&device=&metric=&limit=`.
+/// `?state=&severity=&device=&metric=&kind=&region=&limit=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlertQuery {
     /// `active`, `acknowledged` or `resolved`; by default active and acknowledged.
     #[param(value_type = Option<String>, pattern = "^(active|acknowledged|resolved)$")]
@@ -36,6 +38,10 @@ pub struct AlertQuery {
     pub device: Option<String>,
     /// Only this metric.
     pub metric: Option<String>,
+    /// Only devices of this kind.
+    pub kind: Option<DeviceKind>,
+    /// Only devices of this region.
+    pub region: Option<String>,
     /// Most alerts returned (default 100, at most 1,000).
     pub limit: Option<usize>,
 }
@@ -48,8 +54,24 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let limit = page_limit(query.limit, 100, 1_000)?;
-    let filter =
-        AlertFilter { state: query.state, severity: query.severity, device: query.device, metric: query.metric };
+    let devices = (query.kind.is_some() || query.region.is_some()).then(|| {
+        let of = DeviceFilter {
+            kind: query.kind,
+            region: query.region.clone(),
+            include_decommissioned: true,
+            ..DeviceFilter::default()
+        };
+        state.device_directory.read(|directory| {
+            directory.entries().filter(|entry| of.matches(entry)).map(|entry| entry.id.clone()).collect()
+        })
+    });
+    let filter = AlertFilter {
+        state: query.state,
+        severity: query.severity,
+        device: query.device,
+        metric: query.metric,
+        devices,
+    };
     let (items, total) = state.alert_list.read(|alerts| alert_list::list(alerts, &filter, limit));
     Ok(HttpResponse::Ok().json(json!({ "items": items, "total": total })))
 }

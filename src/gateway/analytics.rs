@@ -38,6 +38,7 @@ async fn edge(state: web::Data<AppState>, _principal: Principal) -> HttpResponse
 
 /// `?metric=&from=&to=&resolution=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
     /// The metric.
     pub metric: String,

@@ -23,6 +23,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
 
 /// `?from=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// First global position to export (default 1).
     pub from: Option<u64>,

@@ -18,6 +18,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
 
 /// `?min_risk=&limit=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PredictionQuery {
     /// Only devices with at least this risk (0..1, default 0).
     pub min_risk: Option<f64>,
