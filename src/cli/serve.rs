@@ -146,6 +146,7 @@ pub async fn start_mqtt(state: &Arc<AppState>, args: &MqttArgs) -> anyhow::Resul
         args.settings()?,
     )
     .await?;
+    state.metrics.register_ingest(&service.ingest_stats);
     let _ = state.connectivity.set(Connectivity {
         url: service.url(),
         connected: service.connected(),

@@ -2,6 +2,7 @@
 //! commands waiting in actor mailboxes, and read-model positions.
 
 use super::AppState;
+use crate::ingest::queue::IngestStats;
 use crate::store::EventLog;
 use actix_web::{get, web, HttpResponse};
 use prometheus_client::encoding::text::encode;
@@ -186,6 +187,15 @@ impl ApiMetrics {
     pub fn observe_request(&self, labels: RequestLabels, seconds: f64) {
         self.requests.get_or_create(&labels).inc();
         self.latency.get_or_create(&labels).observe(seconds);
+    }
+
+    /// Adds the MQTT ingest's arrival-to-durable latency (`optibid_ingest_durable_seconds`).
+    pub fn register_ingest(&self, stats: &IngestStats) {
+        self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).register(
+            "ingest_durable_seconds",
+            "Seconds from a device message's arrival to its outcome being durable (the PUBACK's wait)",
+            stats.durable_seconds.clone(),
+        );
     }
 }
 

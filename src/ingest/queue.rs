@@ -11,6 +11,7 @@ use super::backoff::Backoff;
 use super::pipeline::{DecodedMessage, IngestPipeline, MessageOutcome};
 use crate::worker_health::WorkerHealth;
 use optibid_domain::time::Timestamp;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +43,7 @@ impl Default for RoundSettings {
 }
 
 /// Counters of the ingest, read by `/metrics`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct IngestStats {
     /// Messages submitted.
     pub received: AtomicU64,
@@ -58,6 +59,24 @@ pub struct IngestStats {
     pub samples: AtomicU64,
     /// Rounds run.
     pub rounds: AtomicU64,
+    /// Seconds from a message's arrival to its outcome being durable (what a device waits for
+    /// its PUBACK), from 100 µs to about 3 s.
+    pub durable_seconds: Histogram,
+}
+
+impl Default for IngestStats {
+    fn default() -> Self {
+        Self {
+            received: AtomicU64::default(),
+            acknowledged: AtomicU64::default(),
+            duplicates: AtomicU64::default(),
+            dead_lettered: AtomicU64::default(),
+            telemetry_events: AtomicU64::default(),
+            samples: AtomicU64::default(),
+            rounds: AtomicU64::default(),
+            durable_seconds: Histogram::new(exponential_buckets(0.000_1, 2.0, 16)),
+        }
+    }
 }
 
 /// The answer a submitter waits for.
@@ -66,6 +85,7 @@ pub type OutcomeReceiver = oneshot::Receiver<Result<MessageOutcome, IngestStoppe
 /// One message and where its outcome goes.
 struct Submission {
     message: DecodedMessage,
+    arrived: tokio::time::Instant,
     reply: oneshot::Sender<Result<MessageOutcome, IngestStopped>>,
 }
 
@@ -94,7 +114,10 @@ impl IngestQueue {
     pub async fn submit(&self, message: DecodedMessage) -> Result<OutcomeReceiver, IngestStopped> {
         let (reply, answer) = oneshot::channel();
         self.stats.received.fetch_add(1, Ordering::Relaxed);
-        self.sender.send(Submission { message, reply }).await.map_err(|_| self.stopped())?;
+        self.sender
+            .send(Submission { message, arrived: tokio::time::Instant::now(), reply })
+            .await
+            .map_err(|_| self.stopped())?;
         Ok(answer)
     }
 
@@ -160,6 +183,7 @@ impl Worker {
     /// Runs one round until it succeeds, retrying transient failures; a storage failure stops
     /// the worker.
     async fn run_round(&mut self, round: Vec<Submission>) -> Result<(), IngestStopped> {
+        let arrivals: Vec<tokio::time::Instant> = round.iter().map(|s| s.arrived).collect();
         let (messages, replies): (Vec<DecodedMessage>, Vec<_>) =
             round.into_iter().map(|s| (s.message, s.reply)).unzip();
         let mut backoff = Backoff::new(Duration::from_millis(20), Duration::from_secs(2));
@@ -175,6 +199,9 @@ impl Worker {
                     stats.samples.fetch_add(report.samples as u64, Ordering::Relaxed);
                     let duplicates = report.outcomes.iter().filter(|o| **o == MessageOutcome::Duplicate).count();
                     stats.duplicates.fetch_add(duplicates as u64, Ordering::Relaxed);
+                    for arrived in arrivals {
+                        stats.durable_seconds.observe(arrived.elapsed().as_secs_f64());
+                    }
                     for (reply, outcome) in replies.into_iter().zip(report.outcomes) {
                         let _ = reply.send(Ok(outcome));
                     }
