@@ -2,7 +2,7 @@
 
 use crate::directory::DirectoryEntry;
 use crate::projection::ProjectedEvent;
-use optibid_domain::device::{DeviceEvent, DeviceKind, DeviceStatus, Protocol};
+use optibid_domain::device::{DeviceEvent, DeviceKind, DeviceStatus, Location, Protocol};
 use optibid_domain::FleetEvent;
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +33,8 @@ pub struct DeviceEntry {
     pub registered_at: i64,
     /// Commit time of its last event (ms).
     pub updated_at: i64,
+    /// Where it stands, when its registration says (for the map).
+    pub location: Option<Location>,
 }
 
 /// Filters of the device list; `None` fields do not filter.
@@ -93,6 +95,7 @@ impl DirectoryEntry for DeviceEntry {
             decommissioned: false,
             registered_at: event.recorded_at,
             updated_at: event.recorded_at,
+            location: registration.location,
         })
     }
 

@@ -2,12 +2,15 @@
 //! stand and how fast they age.
 
 use super::physics::metric_declarations;
-use optibid_domain::device::{DeviceKind, DeviceRegistration, Protocol};
+use optibid_domain::device::{DeviceKind, DeviceRegistration, Location, Protocol};
 use optibid_domain::edge::{EdgeNodeKind, EdgeNodeRegistration, GpuSpec, Hardware};
 use optibid_domain::ids::{DeviceId, EdgeNodeId, IdError};
 
 /// Regions the simulated sites are spread over.
 const REGIONS: [&str; 4] = ["eu-west", "eu-north", "eu-south", "us-east"];
+
+/// Where each region's sites gather (latitude, longitude), in the order of [`REGIONS`].
+const REGION_CENTRES: [(f64, f64); 4] = [(48.8, 2.3), (59.3, 18.1), (40.4, -3.7), (39.0, -77.5)];
 /// Devices per site.
 const DEVICES_PER_SITE: usize = 25;
 /// Firmware the simulated devices start with.
@@ -59,7 +62,7 @@ impl FleetPlan {
                 }
                 Ok(DevicePlan {
                     registration: DeviceRegistration {
-                        location: None,
+                        location: Some(location(site, i)),
                         id: DeviceId::new(format!("{prefix}-{short}-{i:05}"))?,
                         name: format!("Simulated {short} {i}"),
                         kind,
@@ -94,6 +97,19 @@ impl FleetPlan {
             })
             .collect::<Result<_, IdError>>()?;
         Ok(Self { devices, edge_nodes })
+    }
+}
+
+/// A device's place: its site on a spiral around its region's centre (up to about 3° out), and
+/// the device a few hundred metres from the site's centre.
+fn location(site: usize, device: usize) -> Location {
+    let (lat, lon) = REGION_CENTRES[site % REGION_CENTRES.len()];
+    let turn = (site / REGION_CENTRES.len()) as f64 * 2.399_963;
+    let reach = 0.4 * ((site / REGION_CENTRES.len()) as f64).sqrt().min(7.5);
+    let jitter = |n: usize| ((n * 7_919) % 1_000) as f64 / 1_000.0 - 0.5;
+    Location {
+        lat: (lat + reach * turn.sin() + 0.01 * jitter(device)).clamp(-90.0, 90.0),
+        lon: (lon + reach * turn.cos() + 0.01 * jitter(device + 1)).clamp(-180.0, 180.0),
     }
 }
 
