@@ -323,6 +323,58 @@ fn the_global_log_pages_streams_resumes_and_verifies() {
 }
 
 #[test]
+fn every_role_follows_summaries_and_one_stream_but_only_auditors_the_whole_log() {
+    let (_dir, api) = Api::start();
+    let admin = api.admin();
+    let viewer = api.token("viewer");
+    let me = api.get("/api/v1/tokens/current", &viewer);
+    assert_eq!(me.body, json!({ "name": "viewer", "role": "viewer", "may_command": false, "may_audit": false }));
+    let open = |query: &str, token: &str| {
+        api.agent
+            .get(&api.server.url(&format!("/api/v1/events/stream{query}")))
+            .set("Authorization", &format!("Bearer {token}"))
+            .call()
+            .map_err(|error| match error {
+                ureq::Error::Status(code, _) => code,
+                ureq::Error::Transport(transport) => panic!("{transport}"),
+            })
+    };
+    assert_eq!(open("", &viewer).err(), Some(403), "a viewer may not follow the whole log");
+    assert_eq!(open("?summary=true&kinds=device", &viewer).err(), Some(400), "a summary has no filter");
+    api.post("/api/v1/devices", &admin, device("sum-0", "grid_sensor", "eu", &[]));
+    let one = open("?stream=device/sum-0&from=1", &viewer).expect("a viewer follows one stream");
+    let mut one = BufReader::new(one.into_reader()).lines();
+    assert!(one.any(|line| line.expect("reads") == "event: device.registered"), "the stream's own event");
+
+    let summaries = open("?summary=true", &viewer).expect("a viewer follows summaries");
+    let mut lines = BufReader::new(summaries.into_reader()).lines();
+    let mut next_summary = || loop {
+        let line = lines.next().expect("more lines").expect("reads");
+        if let Some(data) = line.strip_prefix("data: ") {
+            break serde_json::from_str::<serde_json::Value>(data).expect("JSON summary");
+        }
+    };
+    let first = next_summary();
+    assert_eq!(first["head"], 1, "the first summary says where the log is");
+    assert_eq!(first["events"], 0);
+    for n in 1..=3 {
+        api.post("/api/v1/devices", &admin, device(&format!("sum-{n}"), "grid_sensor", "eu", &[]));
+    }
+    let mut seen = 0;
+    let mut changed = Vec::new();
+    while seen < 3 {
+        let summary = next_summary();
+        seen += summary["by_kind"]["device"].as_u64().expect("device events counted");
+        changed.extend(summary["changed"].as_array().expect("changed streams").iter().cloned());
+        let recent = summary["recent"].as_array().expect("recent events");
+        assert!(recent.iter().all(|event| event["event_type"] == "device.registered"), "{summary}");
+        assert_eq!(summary["head"], recent.last().expect("one at least")["position"]);
+    }
+    assert_eq!(seen, 3, "each event counted once");
+    assert_eq!(changed, [json!("device/sum-1"), json!("device/sum-2"), json!("device/sum-3")]);
+}
+
+#[test]
 fn the_openapi_document_is_generated_and_documents_every_route() {
     let (_dir, api) = Api::start();
     let document = api.call("GET", "/openapi.json", None, None, &[]);
@@ -337,6 +389,19 @@ fn the_openapi_document_is_generated_and_documents_every_route() {
         "/api/v1/audit/verify",
     ] {
         assert!(paths.contains_key(path), "{path} is missing from the document");
+    }
+    for (template, item) in paths {
+        for (method, operation) in item.as_object().expect("path item") {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().expect("parameter name");
+                if parameter["in"] == "path" {
+                    assert!(
+                        template.contains(&format!("{{{name}}}")),
+                        "{method} {template}: `{name}` is no path segment"
+                    );
+                }
+            }
+        }
     }
     let registration = &document.body["components"]["schemas"]["DeviceRegistration"];
     assert!(registration["required"].as_array().is_some_and(|r| r.contains(&json!("kind"))));
