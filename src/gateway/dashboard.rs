@@ -44,8 +44,11 @@ fn assets() -> &'static BTreeMap<String, Asset> {
 }
 
 /// The media type of a file the dashboard serves; `None` for files it does not serve (licences
-/// stay in the source tree).
+/// and the helpers' unit tests stay in the source tree).
 fn content_type(path: &str) -> Option<&'static str> {
+    if path.ends_with(".test.js") {
+        return None;
+    }
     match path.rsplit_once('.').map(|(_, extension)| extension) {
         Some("html") => Some("text/html; charset=utf-8"),
         Some("js" | "mjs") => Some("text/javascript; charset=utf-8"),

@@ -1,0 +1,48 @@
+// The device map's arithmetic: an equirectangular projection of latitude and longitude onto the
+// map's pixels, and clusters of the devices that fall in the same cell. Pure functions.
+
+/** The pixel `{ x, y }` of a location on a `width` × `height` map of the whole globe. */
+export function project({ lat, lon }, width, height) {
+  return { x: ((lon + 180) / 360) * width, y: ((90 - lat) / 180) * height };
+}
+
+/** The globe's window that holds every location, with a margin, as `{ west, east, south, north }`. */
+export function bounds(locations, margin = 2) {
+  if (locations.length === 0) return { west: -180, east: 180, south: -90, north: 90 };
+  const lats = locations.map((l) => l.lat);
+  const lons = locations.map((l) => l.lon);
+  return {
+    west: Math.max(-180, Math.min(...lons) - margin),
+    east: Math.min(180, Math.max(...lons) + margin),
+    south: Math.max(-90, Math.min(...lats) - margin),
+    north: Math.min(90, Math.max(...lats) + margin),
+  };
+}
+
+/** The pixel of a location inside the window `view` drawn on `width` × `height`. */
+export function place({ lat, lon }, view, width, height) {
+  return {
+    x: ((lon - view.west) / (view.east - view.west || 1)) * width,
+    y: ((view.north - lat) / (view.north - view.south || 1)) * height,
+  };
+}
+
+/**
+ * Clusters of `devices` (each with a `location`) drawn in `view` on `width` × `height`: devices
+ * in the same `cell`-pixel square form one cluster at their mean pixel, with their ids.
+ */
+export function cluster(devices, view, width, height, cell = 28) {
+  const cells = new Map();
+  for (const device of devices) {
+    if (!device.location) continue;
+    const { x, y } = place(device.location, view, width, height);
+    const key = `${Math.floor(x / cell)}:${Math.floor(y / cell)}`;
+    const found = cells.get(key) ?? { x: 0, y: 0, ids: [], statuses: {} };
+    found.x += x;
+    found.y += y;
+    found.ids.push(device.id);
+    found.statuses[device.status] = (found.statuses[device.status] ?? 0) + 1;
+    cells.set(key, found);
+  }
+  return [...cells.values()].map((c) => ({ ...c, x: c.x / c.ids.length, y: c.y / c.ids.length, count: c.ids.length }));
+}

@@ -1,0 +1,31 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { bounds, cluster, place, project } from "./clusters.js";
+
+test("the globe's corners project to the map's corners", () => {
+  assert.deepEqual(project({ lat: 90, lon: -180 }, 360, 180), { x: 0, y: 0 });
+  assert.deepEqual(project({ lat: -90, lon: 180 }, 360, 180), { x: 360, y: 180 });
+  assert.deepEqual(project({ lat: 0, lon: 0 }, 360, 180), { x: 180, y: 90 });
+});
+
+test("the window holds every location with its margin, and the globe without any", () => {
+  assert.deepEqual(bounds([{ lat: 10, lon: 20 }, { lat: 12, lon: 25 }], 1), { west: 19, east: 26, south: 9, north: 13 });
+  assert.deepEqual(bounds([]), { west: -180, east: 180, south: -90, north: 90 });
+  const view = { west: 0, east: 10, south: 0, north: 10 };
+  assert.deepEqual(place({ lat: 5, lon: 5 }, view, 100, 100), { x: 50, y: 50 });
+});
+
+test("devices close together form one cluster, far ones their own", () => {
+  const view = { west: 0, east: 100, south: 0, north: 100 };
+  const devices = [
+    { id: "a", status: "online", location: { lat: 50, lon: 50 } },
+    { id: "b", status: "offline", location: { lat: 50.1, lon: 50.1 } },
+    { id: "c", status: "online", location: { lat: 10, lon: 90 } },
+    { id: "d", status: "online", location: null },
+  ];
+  const clusters = cluster(devices, view, 1000, 1000, 28).sort((x, y) => y.count - x.count);
+  assert.equal(clusters.length, 2);
+  assert.deepEqual(clusters[0].ids, ["a", "b"]);
+  assert.deepEqual(clusters[0].statuses, { online: 1, offline: 1 });
+  assert.deepEqual(clusters[1].ids, ["c"]);
+});
