@@ -71,10 +71,20 @@ impl Server {
     /// Starts `optibid serve` on `data` with `extra` arguments (with the embedded MQTT endpoint on
     /// a free port unless `extra` names a broker).
     pub fn start(data: &Path, extra: &[&str]) -> Server {
+        Self::start_on(data, "127.0.0.1:0", "127.0.0.1:0", extra)
+    }
+
+    /// Starts it again on the addresses of this one (after it stopped), so that its clients
+    /// reconnect to the same place.
+    pub fn start_again(data: &Path, http: &str, mqtt: &str) -> Server {
+        Self::start_on(data, http, mqtt, &[])
+    }
+
+    fn start_on(data: &Path, http: &str, mqtt: &str, extra: &[&str]) -> Server {
         use std::io::BufRead;
-        let mqtt: &[&str] = if extra.contains(&"--mqtt-broker") { &[] } else { &["--mqtt-listen", "127.0.0.1:0"] };
+        let mqtt = if extra.contains(&"--mqtt-broker") { Vec::new() } else { vec!["--mqtt-listen", mqtt] };
         let child = Command::new(OPTIBID)
-            .args(["serve", "--http", "127.0.0.1:0", "--data"])
+            .args(["serve", "--http", http, "--data"])
             .arg(data)
             .args(mqtt)
             .args(extra)
@@ -109,11 +119,16 @@ impl Server {
         format!("http://{}{path}", self.address)
     }
 
-    /// Sends SIGTERM and waits for the exit.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    /// Sends SIGTERM and waits for the exit, keeping the server's addresses.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
         self.child.wait().expect("exits")
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        self.stop()
     }
 }
 
