@@ -31,6 +31,9 @@ const VIEWS = [
   ["audit", "Audit"],
 ];
 
+/** What an unknown role may do, until the platform says: nothing that changes anything. */
+const UNKNOWN_ROLE = { name: "", role: "…", may_command: false, may_audit: false };
+
 /** Moves to a view: `navigate("devices", null, { kind: "solar_inverter" })`. */
 function navigate(view, id = null, query = {}) {
   window.location.hash = routeHash(view, id, query);
@@ -50,6 +53,7 @@ function Page({ where, me, live }) {
     case "campaigns":
       return html`<${Campaigns} ...${props} />`;
     case "audit":
+      if (me === UNKNOWN_ROLE) return html`<p class="muted">Loading…</p>`;
       return me.may_audit
         ? html`<${Audit} ...${props} />`
         : html`<p class="error" role="alert">The audit pages are for auditors and admins; this token is a ${me.role}.</p>`;
@@ -116,7 +120,7 @@ function App() {
     </header>
     <main>
       <${ErrorNote} error=${meError} />
-      ${me ? html`<${Page} where=${where} me=${me} live=${live} />` : html`<p class="muted">Loading…</p>`}
+      <${Page} where=${where} me=${me ?? UNKNOWN_ROLE} live=${live} />
     </main>`;
 }
 

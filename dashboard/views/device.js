@@ -9,7 +9,7 @@ import { MetricChart } from "../chart.js";
 import { useLoad } from "../hooks.js";
 import { followStream } from "../live.js";
 import { eventName, label, number, time } from "../lib/format.js";
-import { chartColumns, resolutionFor } from "../lib/series.js";
+import { chartColumns, RESOLUTIONS, resolutionFor } from "../lib/series.js";
 import { instantAt } from "../lib/timeline.js";
 import { ActionButton, Badge, ErrorNote, Heading } from "../ui.js";
 
@@ -100,20 +100,22 @@ function Metrics({ id, device, query, navigate }) {
           ${metrics.map((m) => html`<option value=${m.name}>${m.name}</option>`)}</select></label>
         <label>range <select name="range" value=${range} onChange=${(e) => pick({ range: e.target.value })}>
           ${Object.keys(RANGES).map((r) => html`<option value=${r}>${r}</option>`)}</select></label>
+        <label>resolution <select name="resolution" value=${query.res ?? ""} onChange=${(e) => pick({ res: e.target.value || undefined })}>
+          <option value="">auto</option>${Object.keys(RESOLUTIONS).map((r) => html`<option value=${r}>${r}</option>`)}</select></label>
       </div>
-      <${Series} id=${id} metric=${metric} unit=${declared.unit} seconds=${RANGES[range]} />`}`;
+      <${Series} id=${id} metric=${metric} unit=${declared.unit} seconds=${RANGES[range]} chosen=${RESOLUTIONS[query.res] ? query.res : null} />`}`;
 }
 
 /** The metric's roll-ups over the last `seconds`, refreshed as its telemetry arrives. */
-function Series({ id, metric, unit, seconds }) {
+function Series({ id, metric, unit, seconds, chosen }) {
   const arrivals = useStreamRevision(`telemetry/${id}`, CHART_REFRESH_MS);
-  const resolution = resolutionFor(seconds);
+  const resolution = chosen ?? resolutionFor(seconds);
   const { data, error } = useLoad(() => {
     const to = new Date();
     const from = new Date(to.getTime() - seconds * 1000);
     const q = new URLSearchParams({ metric, from: from.toISOString(), to: to.toISOString(), resolution });
     return get(`/analytics/devices/${encodeURIComponent(id)}/telemetry?${q}`);
-  }, [id, metric, seconds, arrivals]);
+  }, [id, metric, seconds, resolution, arrivals]);
   const columns = useMemo(() => chartColumns(data?.points ?? [], resolution), [data]);
   return html`
     <${ErrorNote} error=${error} />

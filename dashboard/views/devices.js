@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { get } from "../api.js";
 import { bounds, cluster } from "../lib/clusters.js";
+import { PageCache } from "../lib/page_cache.js";
 import { label, time } from "../lib/format.js";
 import { Badge, ErrorNote, Heading } from "../ui.js";
 
@@ -17,14 +18,15 @@ const PAGE = 200;
 const ROW_HEIGHT = 34;
 const ROWS_AROUND = 12;
 const MAP_DEVICES = 5000;
+const LIST_REFRESH_MS = 5000;
 
 /** The API query of the filter in the address. */
 function filterQuery(query) {
   return new URLSearchParams(FIELDS.filter((f) => query[f]).map((f) => [f, query[f]]));
 }
 
-/** Pages of the filtered devices, loaded on demand through the cursor. */
-function useDevicePages(query, revision) {
+/** Pages of the filtered devices for the grid, loaded on demand through the cursor. */
+function useDevicePages(query, revision, enabled) {
   const [pages, setPages] = useState({ items: [], next: null, total: null, loading: false });
   const [error, setError] = useState(null);
   const key = filterQuery(query).toString();
@@ -48,17 +50,21 @@ function useDevicePages(query, revision) {
         setError(e.message);
       });
   };
-  useEffect(() => load(null, true), [key]);
   useEffect(() => {
-    if (revision > 0 && pages.items.length <= PAGE) load(null, true);
+    if (enabled) load(null, true);
+  }, [key, enabled]);
+  useEffect(() => {
+    if (enabled && revision > 0 && pages.items.length <= PAGE) load(null, true);
   }, [revision]);
   return { pages, error, more: () => pages.next && !pages.loading && load(pages.next, false) };
 }
 
 /** The device view: filters, then the list, grid or map. */
 export function Devices({ query, navigate, revision }) {
-  const { pages, error, more } = useDevicePages(query, revision);
   const show = query.show ?? "list";
+  const { pages, error, more } = useDevicePages(query, revision, show === "grid");
+  const [listed, setListed] = useState({ total: null, error: null });
+  const total = show === "grid" ? pages.total : listed.total;
   const change = (field) => (event) => navigate("devices", null, { ...query, [field]: event.target.value || undefined });
   const select = (field, options) => html`
     <label>${field}
@@ -80,29 +86,71 @@ export function Devices({ query, navigate, revision }) {
       ${select("kind", KINDS)} ${select("status", STATUSES)} ${select("protocol", PROTOCOLS)}
       ${text("region", "region")} ${text("site", "site")} ${text("tag", "tag")} ${text("q", "name")}
     </form>
-    <${ErrorNote} error=${error} />
-    <p class="muted" id="device-count">${pages.total === null ? "Loading…" : `${pages.total.toLocaleString("en")} devices`}</p>
+    <${ErrorNote} error=${show === "grid" ? error : listed.error} />
+    ${show !== "map" && html`<p class="muted" id="device-count">${total === null ? "Loading…" : `${total.toLocaleString("en")} devices`}</p>`}
     ${show === "map"
       ? html`<${DeviceMap} query=${query} open=${open} />`
       : show === "grid"
         ? html`<${DeviceGrid} pages=${pages} more=${more} open=${open} />`
-        : html`<${DeviceList} pages=${pages} more=${more} open=${open} />`}`;
+        : html`<${DeviceList} query=${query} revision=${revision} open=${open} onLoaded=${setListed} />`}`;
 }
 
-/** Rows drawn only where the viewport is; the next page loads as the end comes near. */
-function DeviceList({ pages, more, open }) {
+/**
+ * Rows drawn only where the viewport is, from pages held only near it (lib/page_cache.js): the
+ * next page loads through the cursor as rows come into sight, and the pages in sight reload at
+ * most every few seconds while the fleet changes.
+ */
+function DeviceList({ query, revision, open, onLoaded }) {
+  const key = filterQuery(query).toString();
+  const cache = useRef(null);
+  if (cache.current?.key !== key) {
+    cache.current = Object.assign(new PageCache(PAGE), { key });
+  }
   const box = useRef(null);
+  const loading = useRef(false);
+  const refreshed = useRef(Date.now());
+  const [version, setVersion] = useState(0);
   const [top, setTop] = useState(0);
   const [height, setHeight] = useState(600);
   useEffect(() => {
     if (box.current) setHeight(box.current.clientHeight);
   }, []);
   const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - ROWS_AROUND);
-  const last = Math.min(pages.items.length, Math.ceil((top + height) / ROW_HEIGHT) + ROWS_AROUND);
+  const last = Math.ceil((top + height) / ROW_HEIGHT) + ROWS_AROUND;
+  const view = useRef({ first, last });
+  view.current = { first, last };
   useEffect(() => {
-    if (last + ROWS_AROUND * 4 >= pages.items.length) more();
-  }, [last, pages.items.length, pages.next]);
-  const rows = pages.total ?? pages.items.length;
+    if (box.current) box.current.scrollTop = 0;
+    setTop(0);
+  }, [key]);
+  useEffect(() => {
+    const pages = cache.current;
+    const wanted = pages.wanted(first, last);
+    if (!wanted || loading.current) return;
+    loading.current = true;
+    const page = filterQuery(query);
+    page.set("limit", PAGE);
+    if (wanted.after) page.set("after", wanted.after);
+    get(`/devices?${page}`)
+      .then((answer) => {
+        if (cache.current !== pages) return;
+        pages.store(wanted.index, answer.items, answer.next_cursor, answer.total);
+        pages.evict(view.current.first, view.current.last);
+        onLoaded({ total: answer.total, error: null });
+      })
+      .catch((error) => onLoaded({ total: pages.total, error: error.message }))
+      .finally(() => {
+        loading.current = false;
+        setVersion((v) => v + 1);
+      });
+  }, [first, last, version, key]);
+  useEffect(() => {
+    if (revision === 0 || Date.now() - refreshed.current < LIST_REFRESH_MS) return;
+    refreshed.current = Date.now();
+    cache.current.refresh(first, last);
+    setVersion((v) => v + 1);
+  }, [revision]);
+  const rows = cache.current.total ?? 0;
   return html`
     <div class="device-list" role="table" aria-label="devices" aria-rowcount=${rows}>
       <div class="row head" role="row">
@@ -110,9 +158,9 @@ function DeviceList({ pages, more, open }) {
       </div>
       <div class="rows" ref=${box} onScroll=${(e) => setTop(e.currentTarget.scrollTop)} tabindex="0">
         <div style=${`height:${rows * ROW_HEIGHT}px;position:relative`}>
-          ${pages.items.slice(first, last).map((d, n) => html`
-            <div class="row" role="row" key=${d.id} data-device=${d.id} aria-rowindex=${first + n + 1}
-              style=${`transform:translateY(${(first + n) * ROW_HEIGHT}px)`}>
+          ${cache.current.rows(first, Math.min(last, rows)).map(([row, d]) => html`
+            <div class="row" role="row" key=${d.id} data-device=${d.id} aria-rowindex=${row + 1}
+              style=${`transform:translateY(${row * ROW_HEIGHT}px)`}>
               <span><a href=${`#/devices/${encodeURIComponent(d.id)}`} onClick=${(e) => { e.preventDefault(); open(d.id); }}><code>${d.id}</code></a></span>
               <span>${d.name}</span><span>${label(d.kind)}</span><span><${Badge} value=${d.status} /></span>
               <span>${d.region}</span><span>${d.site}</span><span>${d.firmware_version}</span>

@@ -1,9 +1,12 @@
 //! The operator dashboard: the files of `dashboard/`, embedded in the binary at build time (no
 //! build step, nothing fetched at run time), served at `/` and beside it, each with an ETag (the
-//! BLAKE3 of its bytes) so a browser revalidates instead of downloading again.
+//! BLAKE3 of its bytes) so a browser revalidates instead of downloading again. The page names
+//! every module it may import as a `modulepreload` link, so the browser fetches them all at
+//! once instead of discovering them import by import.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use include_dir::{include_dir, Dir};
 use std::collections::BTreeMap;
@@ -17,7 +20,7 @@ const MAX_AGE_SECS: u32 = 60;
 
 /// One embedded file, ready to serve.
 struct Asset {
-    bytes: &'static [u8],
+    bytes: Bytes,
     etag: String,
     content_type: &'static str,
 }
@@ -26,20 +29,39 @@ struct Asset {
 fn assets() -> &'static BTreeMap<String, Asset> {
     static ASSETS: OnceLock<BTreeMap<String, Asset>> = OnceLock::new();
     ASSETS.get_or_init(|| {
-        let mut assets = BTreeMap::new();
+        let mut files = BTreeMap::new();
         let mut folders = vec![&SOURCES];
         while let Some(folder) = folders.pop() {
             folders.extend(folder.dirs());
             for file in folder.files() {
                 let path = file.path().to_string_lossy().replace('\\', "/");
-                let Some(content_type) = content_type(&path) else { continue };
-                let etag = format!("\"{}\"", &blake3::hash(file.contents()).to_hex()[..32]);
-                let asset = Asset { bytes: file.contents(), etag, content_type };
-                let url = if path == "index.html" { "/".to_owned() } else { format!("/{path}") };
-                assets.insert(url, asset);
+                if let Some(content_type) = content_type(&path) {
+                    files.insert(format!("/{path}"), (content_type, Bytes::from_static(file.contents())));
+                }
             }
         }
-        assets
+        let modules: Vec<String> =
+            files.keys().filter(|url| url.ends_with(".js") || url.ends_with(".mjs")).cloned().collect();
+        if let Some((_, page)) = files.remove("/index.html") {
+            files.insert("/".to_owned(), ("text/html; charset=utf-8", with_module_preloads(&page, &modules)));
+        }
+        files
+            .into_iter()
+            .map(|(url, (content_type, bytes))| {
+                let etag = format!("\"{}\"", &blake3::hash(&bytes).to_hex()[..32]);
+                (url, Asset { bytes, etag, content_type })
+            })
+            .collect()
+    })
+}
+
+/// `page` with a `modulepreload` link for each of `modules` at the end of its head.
+fn with_module_preloads(page: &[u8], modules: &[String]) -> Bytes {
+    let page = String::from_utf8_lossy(page);
+    let links: String = modules.iter().map(|url| format!("  <link rel=\"modulepreload\" href=\"{url}\">\n")).collect();
+    Bytes::from(match page.find("</head>") {
+        Some(end) => format!("{}{links}{}", &page[..end], &page[end..]),
+        None => page.into_owned(),
     })
 }
 
@@ -85,7 +107,7 @@ async fn serve(request: HttpRequest) -> HttpResponse {
     let mut response = if unchanged {
         HttpResponse::build(StatusCode::NOT_MODIFIED).finish()
     } else {
-        HttpResponse::Ok().content_type(asset.content_type).body(asset.bytes)
+        HttpResponse::Ok().content_type(asset.content_type).body(asset.bytes.clone())
     };
     let headers = response.headers_mut();
     if let Ok(etag) = HeaderValue::from_str(&asset.etag) {
@@ -96,4 +118,22 @@ async fn serve(request: HttpRequest) -> HttpResponse {
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_preloads_every_module_in_its_head_and_nothing_else() {
+        let page = String::from_utf8_lossy(&assets()["/"].bytes).into_owned();
+        let head = &page[..page.find("</head>").expect("a head")];
+        let modules: Vec<&str> = paths().filter(|url| url.ends_with(".js") || url.ends_with(".mjs")).collect();
+        assert!(modules.contains(&"/app.js") && modules.contains(&"/vendor/uplot.mjs"), "{modules:?}");
+        for url in &modules {
+            assert!(head.contains(&format!(r#"<link rel="modulepreload" href="{url}">"#)), "{url} is not preloaded");
+        }
+        assert_eq!(head.matches("modulepreload").count(), modules.len());
+        assert!(!paths().any(|url| url == "/index.html"), "the page is served at / only");
+    }
 }
