@@ -25,6 +25,37 @@ fn detect_writes_nab_scores_and_flags_the_spike() {
     assert!(lines[1..].iter().all(|l| (0.0..=1.0).contains(&score(l))));
     assert!(lines[100..500].iter().all(|l| score(l) < 0.5), "quiet before the spike");
 
+    let windows = dir.path().join("combined_windows.json");
+    let combined = serde_json::json!({
+        "artificialWithAnomaly/aaa_first.csv": [["2024-01-02 00:00:00.000000", "2024-01-03 00:00:00.000000"]],
+        "realKnownCause/series.csv": [["2024-01-21 12:00:00.000000", "2024-01-21 23:00:00.000000"]],
+    });
+    std::fs::write(&windows, combined.to_string()).expect("written");
+    let with_windows = |extra: &[&str]| {
+        let mut args = vec![
+            "maintenance",
+            "detect",
+            "--csv",
+            csv.to_str().expect("UTF-8"),
+            "--windows",
+            windows.to_str().expect("UTF-8"),
+        ];
+        args.extend_from_slice(extra);
+        optibid(&args)
+    };
+    let output = with_windows(&[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary = stderr(&output);
+    assert!(
+        summary.contains("window 2024-01-21 12:00:00 .. 2024-01-21 23:00:00: first alarm at 2024-01-21 20:00:00"),
+        "the CSV's own series, not the first: {summary}"
+    );
+    let output = with_windows(&["--series", "artificialWithAnomaly/aaa_first.csv"]);
+    assert!(stderr(&output).contains("window 2024-01-02 00:00:00 .. 2024-01-03 00:00:00"), "{}", stderr(&output));
+    let output = with_windows(&["--series", "realKnownCause/other.csv"]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("no series \"realKnownCause/other.csv\""), "{}", stderr(&output));
+
     std::fs::write(&csv, "timestamp,value\n2024-01-01 00:00:00,warm\n").expect("written");
     let output = optibid(&["maintenance", "detect", "--csv", &csv.to_string_lossy()]);
     assert!(!output.status.success());
@@ -89,6 +120,21 @@ fn split_and_evaluate_rul_on_generated_engines() {
         report.lines().find_map(|l| l.strip_prefix("RMSE: ")).and_then(|v| v.parse().ok()).expect("an RMSE line");
     assert!(rmse < 25.0, "a clean wear signal is followed: {report}");
     assert!(report.contains("PHM08 score: "), "{report}");
+
+    let official = dir.path().join("RUL_FD001.txt");
+    std::fs::write(&official, format!("RUL\n{truth}")).expect("written");
+    let output = optibid(&[
+        "maintenance",
+        "evaluate-rul",
+        "--train",
+        &path("train.txt"),
+        "--test",
+        &path("test.txt"),
+        "--truth",
+        &official.to_string_lossy(),
+    ]);
+    assert!(output.status.success(), "the official truth file's `RUL` header: {}", stderr(&output));
+    assert_eq!(stdout(&output), report, "the header changes nothing else");
 
     let output = optibid(&[
         "maintenance",

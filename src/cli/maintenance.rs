@@ -40,10 +40,14 @@ pub struct DetectArgs {
     /// The series: a header line, then `timestamp,value` rows.
     #[arg(long)]
     csv: PathBuf,
-    /// NAB label windows (JSON: `{"file": [[start, end], ...]}`): print detections and false
-    /// alarms at `--threshold` to standard error.
+    /// NAB label windows (JSON: `{"category/file.csv": [[start, end], ...], ...}`, one series or
+    /// NAB's combined file): print detections and false alarms at `--threshold` to standard
+    /// error. The series is the one whose name ends with the CSV's file name.
     #[arg(long)]
     windows: Option<PathBuf>,
+    /// The series of `--windows` to use, when its name does not end with the CSV's file name.
+    #[arg(long, requires = "windows")]
+    series: Option<String>,
     /// Score at which a value counts as an alarm in the `--windows` summary.
     #[arg(long, default_value_t = 0.5)]
     threshold: f64,
@@ -136,7 +140,7 @@ fn detect(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     if let Some(path) = &args.windows {
-        let windows = label_windows(&read(path)?, &times)?;
+        let windows = label_windows(&read(path)?, &times, &args.csv, args.series.as_deref())?;
         let report = window_report(&scores, &windows, args.threshold);
         eprintln!("{} values, threshold {}", report.len, report.threshold);
         for (window, first) in windows.iter().zip(&report.first_detection) {
@@ -158,17 +162,53 @@ fn detect(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The NAB windows of the file's only series, as indexes into `times`.
-fn label_windows(json: &str, times: &[String]) -> anyhow::Result<Vec<LabelledWindow>> {
-    let labels: BTreeMap<String, Vec<[String; 2]>> =
+/// The NAB windows of the series of `csv` (or the one named `series`), as indexes into `times`.
+fn label_windows(
+    json: &str,
+    times: &[String],
+    csv: &std::path::Path,
+    series: Option<&str>,
+) -> anyhow::Result<Vec<LabelledWindow>> {
+    let mut labels: BTreeMap<String, Vec<[String; 2]>> =
         serde_json::from_str(json).context("the windows file is not NAB label JSON")?;
+    let wanted = match series {
+        Some(name) => name.to_owned(),
+        None => csv.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default(),
+    };
+    let matching: Vec<String> =
+        labels
+            .keys()
+            .filter(|key| {
+                if series.is_some() {
+                    key.as_str() == wanted
+                } else {
+                    key.rsplit('/').next() == Some(wanted.as_str())
+                }
+            })
+            .cloned()
+            .collect();
+    let key = match matching.as_slice() {
+        [one] => one.clone(),
+        [] => {
+            let known: Vec<&str> = labels.keys().take(5).map(String::as_str).collect();
+            bail!(
+                "the windows file has no series {wanted:?} (it has {} series, such as {}); name one with --series",
+                labels.len(),
+                known.join(", ")
+            )
+        }
+        several => bail!(
+            "several series of the windows file end with {wanted:?}: {}; name one with --series",
+            several.join(", ")
+        ),
+    };
+    let windows = labels.remove(&key).unwrap_or_default();
     let parse = |text: &str| {
         let text = text.split('.').next().unwrap_or(text);
         NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
             .with_context(|| format!("{text:?} is not a `YYYY-MM-DD hh:mm:ss` time"))
     };
     let parsed: Vec<NaiveDateTime> = times.iter().map(|t| parse(t)).collect::<anyhow::Result<_>>()?;
-    let Some(windows) = labels.into_values().next() else { bail!("the windows file names no series") };
     windows
         .iter()
         .map(|[start, end]| {

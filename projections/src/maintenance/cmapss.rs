@@ -100,11 +100,14 @@ pub fn parse_runs(text: &str) -> Result<Vec<EngineRun>, CmapssError> {
     Ok(runs)
 }
 
-/// Parses a truth file: the true remaining cycles of each test engine, one per line.
+/// Parses a truth file: the true remaining cycles of each test engine, one per line, after an
+/// optional header line (the official files begin with `RUL`).
 pub fn parse_truth(text: &str) -> Result<Vec<f64>, CmapssError> {
+    let header = text.lines().find(|line| !line.trim().is_empty()).filter(|line| is_header(line));
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
+        .skip(usize::from(header.is_some()))
         .map(|(index, line)| {
             line.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).ok_or_else(|| CmapssError::Truth {
                 line: index + 1,
@@ -112,6 +115,12 @@ pub fn parse_truth(text: &str) -> Result<Vec<f64>, CmapssError> {
             })
         })
         .collect()
+}
+
+/// Whether a truth file's first line is a column name (letters), not a cycle count.
+fn is_header(line: &str) -> bool {
+    let line = line.trim();
+    line.chars().next().is_some_and(char::is_alphabetic) && line.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
 /// Writes runs in the same text format (space separated, no header).
@@ -157,5 +166,8 @@ mod tests {
         assert!(matches!(parse_runs(&nan), Err(CmapssError::Row { line: 1, .. })));
         assert_eq!(parse_truth("112\n98\n\n69\n").expect("valid"), vec![112.0, 98.0, 69.0]);
         assert!(matches!(parse_truth("12\n-3\n"), Err(CmapssError::Truth { line: 2, .. })));
+        assert_eq!(parse_truth("RUL\n112\n98\n").expect("the official header"), vec![112.0, 98.0]);
+        assert!(matches!(parse_truth("RUL\n112\nRUL\n"), Err(CmapssError::Truth { line: 3, .. })), "one header only");
+        assert!(matches!(parse_truth("1e\n"), Err(CmapssError::Truth { line: 1, .. })), "a bad number is no header");
     }
 }
