@@ -1,7 +1,10 @@
 """Open dashboards, as the platform sees them: N clients on /api/v1/events/stream, each reading
 and discarding what it receives, until stopped. One process, asyncio, standard library only.
 
-    python3 docs/bench/sse_clients.py HOST:PORT TOKEN N [KINDS]
+    python3 docs/bench/sse_clients.py HOST:PORT TOKEN N [KINDS | summary]
+
+KINDS (such as device,edge,campaign) asks for those events; `summary` asks for summaries at a
+bounded rate, as the dashboard does.
 
 Prints how many clients are connected once they all are, and on SIGTERM the bytes and events
 they received. Loopback only; bounded by N.
@@ -14,7 +17,7 @@ import sys
 
 async def client(host, port, token, kinds, totals, opened):
     reader, writer = await asyncio.open_connection(host, port)
-    query = f"?kinds={kinds}" if kinds else ""
+    query = "?summary=true" if kinds == "summary" else f"?kinds={kinds}" if kinds else ""
     writer.write(
         f"GET /api/v1/events/stream{query} HTTP/1.1\r\nHost: {host}\r\n"
         f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n".encode()

@@ -16,8 +16,8 @@ export async function openBrowser() {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const problems = [];
-  page.on("pageerror", (error) => problems.push(`script error: ${error.message}`));
-  page.on("console", (message) => message.type() === "error" && problems.push(`console error: ${message.text()}`));
+  page.on("pageerror", (error) => problems.push({ at: Date.now(), text: `script error: ${error.message}` }));
+  page.on("console", (message) => message.type() === "error" && problems.push({ at: Date.now(), text: `console error: ${message.text()}` }));
   page.setDefaultTimeout(30_000);
   return { browser, context, page, problems };
 }
@@ -65,10 +65,16 @@ export async function until(what, probe, timeoutMs = 30_000) {
   throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${last})` : ""}`);
 }
 
+/** Forgets the refused connections the page reported since `from` (ms): the server was down on purpose. */
+export function forgiveOutage({ problems }, from) {
+  const kept = problems.filter((p) => p.at < from || !p.text.includes("ERR_CONNECTION_REFUSED"));
+  problems.splice(0, problems.length, ...kept);
+}
+
 /** Closes the browser; fails when the page reported script errors. */
 export async function finish({ browser, problems }) {
   await browser.close();
-  if (problems.length) throw new Error(`the page reported problems:\n${problems.join("\n")}`);
+  if (problems.length) throw new Error(`the page reported problems:\n${problems.map((p) => p.text).join("\n")}`);
   lines.return?.();
   process.stdin.destroy();
 }

@@ -3,7 +3,7 @@
 // it a command and see it succeed, go back in its history, acknowledge an alert, run a campaign
 // until a wave completes, and come back live after the server restarts, without a reload.
 import assert from "node:assert/strict";
-import { api, ask, base, finish, openBrowser, step, tokens, until } from "./harness.mjs";
+import { api, ask, base, finish, forgiveOutage, openBrowser, step, tokens, until } from "./harness.mjs";
 
 const session = await openBrowser();
 const { page } = session;
@@ -102,6 +102,7 @@ await step("after the server restarts, the page is live again and caught up, wit
   await page.waitForSelector("#live.on");
   await page.evaluate(() => { window.sameDocument = true; });
   const before = (await api("/analytics/fleet", token)).total.devices;
+  const stopped = Date.now();
   await ask("STOP");
   await page.waitForSelector("#live.off", { timeout: 20_000 });
   await ask("START");
@@ -112,6 +113,7 @@ await step("after the server restarts, the page is live again and caught up, wit
   await page.waitForSelector("#live.on", { timeout: 30_000 });
   await until("the new device counted", async () => (await text("#figure-devices .value")) === (before + 1).toLocaleString("en"));
   assert.equal(await page.evaluate(() => window.sameDocument), true, "the page was not reloaded");
+  forgiveOutage(session, stopped);
 });
 
 await finish(session);
