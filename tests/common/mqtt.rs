@@ -2,19 +2,33 @@
 //! broker's acknowledgement, subscribe, receive.
 
 use rumqttc::{Client, ConnectReturnCode, Event, LastWill, MqttOptions, Packet, Publish, QoS, SubscribeReasonCode};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long a test waits for one broker answer.
 const WAIT: Duration = Duration::from_secs(15);
 
-/// A connected client whose connection runs on its own thread.
+/// How often the connection's thread, while connected and idle, looks whether the client was
+/// dropped.
+const CLOSED_CHECK: Duration = Duration::from_millis(500);
+
+/// A connected client whose connection runs on its own thread. Dropping it closes the socket
+/// at once, without a DISCONNECT (as when a device loses its connection).
 pub struct TestClient {
     /// The rumqttc client.
     pub client: Client,
     events: Receiver<Result<Event, String>>,
     /// Publishes received and not yet taken.
     pending: std::cell::RefCell<Vec<Publish>>,
+    closed: Arc<AtomicBool>,
+}
+
+impl Drop for TestClient {
+    fn drop(&mut self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
 }
 
 /// How to connect.
@@ -45,10 +59,30 @@ impl TestClient {
         }
         let (client, mut connection) = Client::new(options, 1_000);
         let (sender, events) = mpsc::channel();
+        let closed = Arc::new(AtomicBool::new(false));
+        let dropped = closed.clone();
         std::thread::spawn(move || {
-            for event in connection.iter() {
+            let mut connected = false;
+            loop {
+                let event = if connected {
+                    match connection.recv_timeout(CLOSED_CHECK) {
+                        Ok(event) => event,
+                        Err(rumqttc::RecvTimeoutError::Timeout) if !dropped.load(Ordering::SeqCst) => continue,
+                        Err(_) => return,
+                    }
+                } else {
+                    match connection.recv() {
+                        Ok(event) => event,
+                        Err(_) => return,
+                    }
+                };
+                connected = match &event {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => true,
+                    Ok(_) => connected,
+                    Err(_) => false,
+                };
                 let failed = event.is_err();
-                if sender.send(event.map_err(|e| e.to_string())).is_err() {
+                if dropped.load(Ordering::SeqCst) || sender.send(event.map_err(|e| e.to_string())).is_err() {
                     return;
                 }
                 if failed {
@@ -56,7 +90,7 @@ impl TestClient {
                 }
             }
         });
-        let this = TestClient { client, events, pending: Default::default() };
+        let this = TestClient { client, events, pending: Default::default(), closed };
         match this.wait(|event| match event {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => Some(Ok(ack.code)),
             Err(error) => Some(Err(refusal_code(error))),
