@@ -48,6 +48,8 @@ fn an_out_of_range_reading_raises_an_alert_that_users_acknowledge_and_resolve() 
     assert_eq!(again.status, 409, "{}", again.body);
     let page = api.eventually("/api/v1/alerts?state=acknowledged", &admin, |page| page["total"] == 1);
     assert!(page["items"][0]["acknowledged_by"].is_string(), "{page}");
+    let acknowledged_at = page["items"][0]["acknowledged_at"].as_i64().expect("when it was acknowledged");
+    assert!(acknowledged_at >= now, "{page}");
 
     let resolved = api.post(&format!("/api/v1/alerts/inv-9/{alert_id}/resolve"), &operator, json!({}));
     assert_eq!(resolved.status, 200, "{}", resolved.body);

@@ -6,16 +6,26 @@ export function project({ lat, lon }, width, height) {
   return { x: ((lon + 180) / 360) * width, y: ((90 - lat) / 180) * height };
 }
 
-/** The globe's window that holds every location, with a margin, as `{ west, east, south, north }`. */
-export function bounds(locations, margin = 2) {
+/**
+ * The globe's window that holds every location, as `{ west, east, south, north }`, with a margin
+ * of `share` of its span on each side (at least `least` degrees), so no point sits on the edge.
+ */
+export function bounds(locations, share = 0.08, least = 0.002) {
   if (locations.length === 0) return { west: -180, east: 180, south: -90, north: 90 };
-  const lats = locations.map((l) => l.lat);
-  const lons = locations.map((l) => l.lon);
+  let [west, east, south, north] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (const { lat, lon } of locations) {
+    west = Math.min(west, lon);
+    east = Math.max(east, lon);
+    south = Math.min(south, lat);
+    north = Math.max(north, lat);
+  }
+  const across = Math.max(least, (east - west) * share);
+  const up = Math.max(least, (north - south) * share);
   return {
-    west: Math.max(-180, Math.min(...lons) - margin),
-    east: Math.min(180, Math.max(...lons) + margin),
-    south: Math.max(-90, Math.min(...lats) - margin),
-    north: Math.min(90, Math.max(...lats) + margin),
+    west: Math.max(-180, west - across),
+    east: Math.min(180, east + across),
+    south: Math.max(-90, south - up),
+    north: Math.min(90, north + up),
   };
 }
 
@@ -45,4 +55,12 @@ export function cluster(devices, view, width, height, cell = 28) {
     cells.set(key, found);
   }
   return [...cells.values()].map((c) => ({ ...c, x: c.x / c.ids.length, y: c.y / c.ids.length, count: c.ids.length }));
+}
+
+/** A round spacing of graticule lines for a window `span` degrees wide: about six lines. */
+export function graticuleStep(span) {
+  const rough = Math.max(span, 1e-6) / 6;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const nice = [1, 2, 5, 10].find((n) => n * power >= rough) * power;
+  return Number(nice.toPrecision(1));
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bounds, cluster, place, project } from "./clusters.js";
+import { bounds, cluster, graticuleStep, place, project } from "./clusters.js";
 
 test("the globe's corners project to the map's corners", () => {
   assert.deepEqual(project({ lat: 90, lon: -180 }, 360, 180), { x: 0, y: 0 });
@@ -9,7 +9,9 @@ test("the globe's corners project to the map's corners", () => {
 });
 
 test("the window holds every location with its margin, and the globe without any", () => {
-  assert.deepEqual(bounds([{ lat: 10, lon: 20 }, { lat: 12, lon: 25 }], 1), { west: 19, east: 26, south: 9, north: 13 });
+  assert.deepEqual(bounds([{ lat: 10, lon: 20 }, { lat: 12, lon: 25 }], 0.2), { west: 19, east: 26, south: 9.6, north: 12.4 });
+  assert.deepEqual(bounds([{ lat: 10, lon: 20 }], 0.2, 0.5), { west: 19.5, east: 20.5, south: 9.5, north: 10.5 }, "one point gets the least margin");
+  assert.equal(bounds([{ lat: 89, lon: 179 }, { lat: -89, lon: -179 }]).east, 180, "never past the globe");
   assert.deepEqual(bounds([]), { west: -180, east: 180, south: -90, north: 90 });
   const view = { west: 0, east: 10, south: 0, north: 10 };
   assert.deepEqual(place({ lat: 5, lon: 5 }, view, 100, 100), { x: 50, y: 50 });
@@ -28,4 +30,11 @@ test("devices close together form one cluster, far ones their own", () => {
   assert.deepEqual(clusters[0].ids, ["a", "b"]);
   assert.deepEqual(clusters[0].statuses, { online: 1, offline: 1 });
   assert.deepEqual(clusters[1].ids, ["c"]);
+});
+
+test("graticule lines are round and about six across", () => {
+  assert.equal(graticuleStep(80), 20);
+  assert.equal(graticuleStep(60), 10);
+  assert.equal(graticuleStep(0.05), 0.01);
+  assert.equal(graticuleStep(3), 0.5);
 });

@@ -147,14 +147,14 @@ export function AlertTable({ alerts, me, onChange, showDevice = false }) {
     post(`/alerts/${encodeURIComponent(alert.device_id)}/${encodeURIComponent(alert.alert_id)}/${action}`).then((answer) => { onChange?.(); return answer; });
   return html`
     <table class="alerts">
-      <thead><tr>${showDevice && html`<th>device</th>`}<th>severity</th><th>what</th><th>state</th><th>raised</th><th>acknowledged by</th><th>resolved</th>${me.may_command && html`<th></th>`}</tr></thead>
+      <thead><tr>${showDevice && html`<th>device</th>`}<th>severity</th><th>what</th><th>state</th><th>raised</th><th>acknowledged</th><th>resolved</th>${me.may_command && html`<th></th>`}</tr></thead>
       <tbody>
         ${alerts.map((a) => html`
           <tr key=${`${a.device_id}/${a.alert_id}`} data-alert=${a.alert_id} data-state=${a.state}>
             ${showDevice && html`<td><a href=${`#/devices/${encodeURIComponent(a.device_id)}?tab=alerts`}>${a.device_id}</a></td>`}
             <td><${Badge} value=${a.severity} /></td><td>${a.message}${a.metric ? html` <code>${a.metric}</code>` : ""}</td>
             <td class="alert-state">${label(a.state)}</td><td>${time(a.raised_at)}</td>
-            <td>${a.acknowledged_by ?? "–"}</td><td>${a.resolved_at ? time(a.resolved_at) : "–"}</td>
+            <td>${a.acknowledged_by ? `${a.acknowledged_by}, ${time(a.acknowledged_at)}` : "–"}</td><td>${a.resolved_at ? time(a.resolved_at) : "–"}</td>
             ${me.may_command && html`<td>
               ${a.state === "active" && html`<${ActionButton} name="acknowledge" action=${act(a, "acknowledge")} done="acknowledged">Acknowledge<//>`}
               ${a.state !== "resolved" && html`<${ActionButton} name="resolve" action=${act(a, "resolve")} done="resolved">Resolve<//>`}

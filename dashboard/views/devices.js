@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { get } from "../api.js";
-import { bounds, cluster } from "../lib/clusters.js";
+import { bounds, cluster, graticuleStep } from "../lib/clusters.js";
 import { PageCache } from "../lib/page_cache.js";
 import { label, time } from "../lib/format.js";
 import { Badge, ErrorNote, Heading } from "../ui.js";
@@ -188,6 +188,7 @@ function DeviceGrid({ pages, more, open }) {
 function DeviceMap({ query, open }) {
   const [devices, setDevices] = useState(null);
   const [error, setError] = useState(null);
+  const [focus, setFocus] = useState(null);
   const key = filterQuery(query).toString();
   useEffect(() => {
     let cancelled = false;
@@ -202,7 +203,10 @@ function DeviceMap({ query, open }) {
         found.push(...answer.items.filter((d) => d.location));
         after = answer.next_cursor;
       } while (after && found.length < MAP_DEVICES && !cancelled);
-      if (!cancelled) setDevices(found);
+      if (!cancelled) {
+        setDevices(found);
+        setFocus(null);
+      }
     })().catch((e) => setError(e.message));
     return () => { cancelled = true; };
   }, [key]);
@@ -210,11 +214,15 @@ function DeviceMap({ query, open }) {
   if (!devices) return html`<p class="muted">Loading the map…</p>`;
   if (devices.length === 0) return html`<p class="muted" id="map-empty">No device here has a location; add <code>location: {lat, lon}</code> to its registration.</p>`;
   const [width, height] = [960, 480];
-  const view = bounds(devices.map((d) => d.location));
-  const clusters = cluster(devices, view, width, height);
+  const shown = focus ? devices.filter((d) => focus.has(d.id)) : devices;
+  const view = bounds(shown.map((d) => d.location));
+  const clusters = cluster(shown, view, width, height);
+  const choose = (c) => (c.count === 1 ? open(c.ids[0]) : setFocus(new Set(c.ids)));
+  const step = graticuleStep(Math.max(view.east - view.west, view.north - view.south));
+  const digits = Math.max(0, -Math.floor(Math.log10(step)));
   const lines = [];
-  for (let lon = Math.ceil(view.west / 10) * 10; lon <= view.east; lon += 10) lines.push({ lon });
-  for (let lat = Math.ceil(view.south / 10) * 10; lat <= view.north; lat += 10) lines.push({ lat });
+  for (let n = Math.ceil(view.west / step); n * step <= view.east; n += 1) lines.push({ lon: Number((n * step).toFixed(digits)) });
+  for (let n = Math.ceil(view.south / step); n * step <= view.north; n += 1) lines.push({ lat: Number((n * step).toFixed(digits)) });
   const x = (lon) => ((lon - view.west) / (view.east - view.west)) * width;
   const y = (lat) => ((view.north - lat) / (view.north - view.south)) * height;
   return html`
@@ -225,11 +233,12 @@ function DeviceMap({ query, open }) {
         : html`<line class="graticule" y1=${y(l.lat)} y2=${y(l.lat)} x1="0" x2=${width} /><text class="graticule-label" x="2" y=${y(l.lat) - 2}>${l.lat}°</text>`)}
       ${clusters.map((c) => html`
         <g class="cluster" data-count=${c.count} tabindex="0" role="button"
-          onClick=${() => c.count === 1 && open(c.ids[0])} onKeyDown=${(e) => e.key === "Enter" && c.count === 1 && open(c.ids[0])}>
+          onClick=${() => choose(c)} onKeyDown=${(e) => e.key === "Enter" && choose(c)}>
           <title>${c.count === 1 ? c.ids[0] : `${c.count} devices: ${c.ids.slice(0, 8).join(", ")}${c.count > 8 ? "…" : ""}`}</title>
           <circle cx=${c.x} cy=${c.y} r=${Math.min(28, 6 + Math.sqrt(c.count) * 3)} class=${c.statuses.online === c.count ? "all-online" : "some-offline"} />
           ${c.count > 1 && html`<text x=${c.x} y=${c.y + 4} text-anchor="middle">${c.count}</text>`}
         </g>`)}
     </svg>
-    <p class="muted">${devices.length.toLocaleString("en")} devices with a location${devices.length >= MAP_DEVICES ? ` (the first ${MAP_DEVICES})` : ""}; a cluster of one opens its device.</p>`;
+    <p class="muted">${devices.length.toLocaleString("en")} devices with a location${devices.length >= MAP_DEVICES ? ` (the first ${MAP_DEVICES})` : ""}${focus ? `, ${shown.length} in view` : ""}; a cluster zooms in to its devices, a device opens.
+      ${focus && html` <button type="button" name="whole-map" onClick=${() => setFocus(null)}>Whole map</button>`}</p>`;
 }

@@ -42,6 +42,8 @@ pub struct AlertEntry {
     pub raised_at: i64,
     /// Who acknowledged it.
     pub acknowledged_by: Option<String>,
+    /// When it was acknowledged (ms).
+    pub acknowledged_at: Option<i64>,
     /// When it was resolved (ms).
     pub resolved_at: Option<i64>,
 }
@@ -76,15 +78,17 @@ impl DirectoryEntry for DeviceAlerts {
                     state: AlertState::Active,
                     raised_at: at.0,
                     acknowledged_by: None,
+                    acknowledged_at: None,
                     resolved_at: None,
                 });
             }
-            DeviceEvent::AlertAcknowledged { alert_id, by, .. } => {
+            DeviceEvent::AlertAcknowledged { alert_id, by, at } => {
                 let Some(alert) = book.alerts.iter_mut().find(|a| a.alert_id == alert_id.as_str()) else {
                     return false;
                 };
                 alert.state = AlertState::Acknowledged;
                 alert.acknowledged_by = Some(by.clone());
+                alert.acknowledged_at = Some(at.0);
             }
             DeviceEvent::AlertResolved { alert_id, at } => {
                 let Some(alert) = book.alerts.iter_mut().find(|a| a.alert_id == alert_id.as_str()) else {

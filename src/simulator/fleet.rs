@@ -106,10 +106,10 @@ fn location(site: usize, device: usize) -> Location {
     let (lat, lon) = REGION_CENTRES[site % REGION_CENTRES.len()];
     let turn = (site / REGION_CENTRES.len()) as f64 * 2.399_963;
     let reach = 0.4 * ((site / REGION_CENTRES.len()) as f64).sqrt().min(7.5);
-    let jitter = |n: usize| ((n * 7_919) % 1_000) as f64 / 1_000.0 - 0.5;
+    let jitter = |prime: usize| ((device * prime) % 1_000) as f64 / 1_000.0 - 0.5;
     Location {
-        lat: (lat + reach * turn.sin() + 0.01 * jitter(device)).clamp(-90.0, 90.0),
-        lon: (lon + reach * turn.cos() + 0.01 * jitter(device + 1)).clamp(-180.0, 180.0),
+        lat: (lat + reach * turn.sin() + 0.01 * jitter(7_919)).clamp(-90.0, 90.0),
+        lon: (lon + reach * turn.cos() + 0.015 * jitter(104_729)).clamp(-180.0, 180.0),
     }
 }
 
