@@ -148,3 +148,60 @@ fn split_and_evaluate_rul_on_generated_engines() {
     ]);
     assert!(!output.status.success(), "a train file is no truth file");
 }
+
+/// A results CSV of 100 hourly rows from 2024-03-01, alarming (score 1) at `alarms`.
+fn results_csv(alarms: &[usize]) -> String {
+    let mut text = String::from("timestamp,value,anomaly_score,label\n");
+    for row in 0..100 {
+        let score = if alarms.contains(&row) { 1.0 } else { 0.0 };
+        text.push_str(&format!("2024-03-{:02} {:02}:00:00,{row}.5,{score},0\n", 1 + row / 24, row % 24));
+    }
+    text
+}
+
+#[test]
+fn score_nab_scores_a_corpus_with_one_threshold_and_normalises_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let results = dir.path().join("results");
+    std::fs::create_dir_all(results.join("realKnownCause")).expect("folders");
+    std::fs::write(results.join("realKnownCause/mydetector_hit.csv"), results_csv(&[40])).expect("written");
+    std::fs::write(results.join("realKnownCause/mydetector_miss.csv"), results_csv(&[])).expect("written");
+    let window = ["2024-03-02 16:00:00.000000", "2024-03-03 01:00:00.000000"];
+    let windows = dir.path().join("combined_windows.json");
+    let labels = serde_json::json!({ "realKnownCause/hit.csv": [window], "realKnownCause/miss.csv": [window] });
+    std::fs::write(&windows, labels.to_string()).expect("written");
+    let score = |extra: &[&str]| {
+        let mut args = vec!["maintenance", "score-nab", "--results", results.to_str().expect("UTF-8")];
+        args.extend(["--windows", windows.to_str().expect("UTF-8")]);
+        args.extend_from_slice(extra);
+        optibid(&args)
+    };
+    let output = score(&["--profile", "all", "--per-series"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = stdout(&output);
+    assert!(report.contains("2 series, 200 rows"), "{report}");
+    assert!(
+        report.contains(
+            "standard: score 50.00 (raw 0.000, threshold 1.000000; 1 of 2 windows detected, 0 false positives)"
+        ),
+        "a perfect hit and a miss: {report}"
+    );
+    assert!(
+        report.contains("realKnownCause/hit.csv: 1.000") && report.contains("realKnownCause/miss.csv: -1.000"),
+        "{report}"
+    );
+    assert!(report.contains("reward_low_FN_rate: score 50.00 (raw -1.000"), "a miss costs 2: {report}");
+
+    let extra = serde_json::json!({ "realKnownCause/hit.csv": [window], "realKnownCause/absent.csv": [window] });
+    std::fs::write(&windows, extra.to_string()).expect("written");
+    let output = score(&[]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("1 of 2 series have no results") && stderr(&output).contains("absent.csv"),
+        "{}",
+        stderr(&output)
+    );
+    let output = score(&["--skip-missing"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("standard: score 100.00"), "{}", stdout(&output));
+}

@@ -32,6 +32,9 @@ pub enum MaintenanceCommand {
     /// out and cut 5 to 145 cycles before failure (keeping at least 31), as in the official
     /// FD001 test set.
     SplitCmapss(SplitArgs),
+    /// Score a detector's results on labelled series the way NAB does: one threshold for the
+    /// whole corpus, normalised so that never alarming is 0 and perfect is 100.
+    ScoreNab(super::score_nab::ScoreNabArgs),
 }
 
 /// Options of `maintenance detect`.
@@ -105,6 +108,7 @@ pub fn run(command: MaintenanceCommand) -> anyhow::Result<ExitCode> {
         MaintenanceCommand::Detect(args) => detect(&args),
         MaintenanceCommand::EvaluateRul(args) => evaluate(&args),
         MaintenanceCommand::SplitCmapss(args) => split(&args),
+        MaintenanceCommand::ScoreNab(args) => super::score_nab::run(&args),
     }
 }
 
@@ -203,11 +207,7 @@ fn label_windows(
         ),
     };
     let windows = labels.remove(&key).unwrap_or_default();
-    let parse = |text: &str| {
-        let text = text.split('.').next().unwrap_or(text);
-        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-            .with_context(|| format!("{text:?} is not a `YYYY-MM-DD hh:mm:ss` time"))
-    };
+    let parse = super::score_nab::nab_time;
     let parsed: Vec<NaiveDateTime> = times.iter().map(|t| parse(t)).collect::<anyhow::Result<_>>()?;
     windows
         .iter()

@@ -6,6 +6,7 @@ mod demo;
 mod fleet_registration;
 mod maintenance;
 mod projections;
+mod score_nab;
 mod serve;
 mod simulate;
 mod store;

@@ -10,5 +10,6 @@
 pub mod anomaly;
 pub mod cmapss;
 pub mod evaluation;
+pub mod nab_score;
 pub mod rul;
 pub mod trend;
