@@ -1,11 +1,6 @@
 // The device map's arithmetic: an equirectangular projection of latitude and longitude onto the
 // map's pixels, and clusters of the devices that fall in the same cell. Pure functions.
 
-/** The pixel `{ x, y }` of a location on a `width` × `height` map of the whole globe. */
-export function project({ lat, lon }, width, height) {
-  return { x: ((lon + 180) / 360) * width, y: ((90 - lat) / 180) * height };
-}
-
 /**
  * The globe's window that holds every location, as `{ west, east, south, north }`, with a margin
  * of `share` of its span on each side (at least `least` degrees), so no point sits on the edge.

@@ -8,9 +8,3 @@ export function instantAt(position, steps, fromMs, toMs) {
   return Math.round(fromMs + ((toMs - fromMs) * clamped) / steps);
 }
 
-/** The slider position nearest to `instantMs`: the inverse of `instantAt`. */
-export function positionOf(instantMs, steps, fromMs, toMs) {
-  if (steps <= 0 || toMs <= fromMs) return steps;
-  const share = (instantMs - fromMs) / (toMs - fromMs);
-  return Math.min(Math.max(Math.round(share * steps), 0), steps);
-}
