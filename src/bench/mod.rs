@@ -16,6 +16,7 @@
 
 pub mod appends;
 pub mod ingest;
+pub mod maintenance_cost;
 pub mod memory;
 pub mod projection_lag;
 pub mod registrations;

@@ -2,7 +2,9 @@
 
 use crate::actors::{DirectoryConfig, Platform};
 use crate::bench::appends::RawLayout;
-use crate::bench::{appends, ingest, memory, projection_lag, registrations, rehydration, replay, telemetry_fill};
+use crate::bench::{
+    appends, ingest, maintenance_cost, memory, projection_lag, registrations, rehydration, replay, telemetry_fill,
+};
 use crate::store::{EventLog, SledEventLog};
 use anyhow::Context;
 use std::io::Write;
@@ -14,6 +16,16 @@ use tokio::sync::mpsc;
 /// The measurements.
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchCommand {
+    /// What the live maintenance analysis costs per series: one anomaly-detector step and one
+    /// trend step per value, and the memory of one series' state.
+    Maintenance {
+        /// Series (device metrics) analysed at once.
+        #[arg(long, default_value_t = 10_000)]
+        series: usize,
+        /// Minute values fed to each.
+        #[arg(long, default_value_t = 2_000)]
+        values: usize,
+    },
     /// Durable appends per second with concurrent appenders, beside raw sled in the same run.
     Appends {
         /// Concurrent appenders to measure, comma-separated.
@@ -228,6 +240,14 @@ pub(super) async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             println!(
                 "registrations over HTTP, {} clients: {} registered, {:.0}/s, p50 {:?}, p99 {:?}",
                 load.clients, figures.registered, figures.per_second, figures.p50, figures.p99
+            );
+        }
+        BenchCommand::Maintenance { series, values } => {
+            let cost = maintenance_cost::measure(series.max(1), values.max(1));
+            println!(
+                "maintenance analysis, {} series × {} values: detector {:.0} ns and trend {:.0} ns per value (medians); \
+                 {:.0} bytes resident and {} bytes stored per series",
+                cost.series, cost.values, cost.detector_ns, cost.trend_ns, cost.resident_per_series, cost.stored_per_series
             );
         }
         BenchCommand::Actors { count } => {
