@@ -121,6 +121,46 @@ fn split_and_evaluate_rul_on_generated_engines() {
     assert!(rmse < 25.0, "a clean wear signal is followed: {report}");
     assert!(report.contains("PHM08 score: "), "{report}");
 
+    let model = dir.path().join("model.json");
+    let output = optibid(&[
+        "maintenance",
+        "train-rul",
+        "--train",
+        &path("train.txt"),
+        "--out",
+        &model.to_string_lossy(),
+        "--trees",
+        "30",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("trained on 24 engines"), "{}", stdout(&output));
+    let with_model = |model: &std::path::Path| {
+        optibid(&[
+            "maintenance",
+            "evaluate-rul",
+            "--model",
+            &model.to_string_lossy(),
+            "--test",
+            &path("test.txt"),
+            "--truth",
+            &path("truth.txt"),
+        ])
+    };
+    let output = with_model(&model);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let forest: f64 = stdout(&output)
+        .lines()
+        .find_map(|l| l.strip_prefix("RMSE: "))
+        .and_then(|v| v.parse().ok())
+        .expect("an RMSE line");
+    assert!(forest < 25.0, "the forest follows the wear signal too: {}", stdout(&output));
+    let future = dir.path().join("future.json");
+    let text = std::fs::read_to_string(&model).expect("the model file");
+    std::fs::write(&future, text.replacen("\"version\":1", "\"version\":2", 1)).expect("written");
+    let output = with_model(&future);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("version 2"), "names the version it cannot read: {}", stderr(&output));
+
     let official = dir.path().join("RUL_FD001.txt");
     std::fs::write(&official, format!("RUL\n{truth}")).expect("written");
     let output = optibid(&[

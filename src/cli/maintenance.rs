@@ -32,6 +32,8 @@ pub enum MaintenanceCommand {
     /// out and cut 5 to 145 cycles before failure (keeping at least 31), as in the official
     /// FD001 test set.
     SplitCmapss(SplitArgs),
+    /// Train a random-forest RUL model on C-MAPSS run-to-failure files and write its file.
+    TrainRul(super::rul_forest::TrainRulArgs),
     /// Score a detector's results on labelled series the way NAB does: one threshold for the
     /// whole corpus, normalised so that never alarming is 0 and perfect is 100.
     ScoreNab(super::score_nab::ScoreNabArgs),
@@ -62,9 +64,12 @@ pub struct DetectArgs {
 /// Options of `maintenance evaluate-rul`.
 #[derive(Debug, clap::Args)]
 pub struct EvaluateRulArgs {
-    /// Training engines, each run to failure.
+    /// Training engines, each run to failure (fits the built-in estimator).
+    #[arg(long, required_unless_present = "model", conflicts_with = "model")]
+    train: Option<PathBuf>,
+    /// A model file from `train-rul`, instead of fitting on `--train`.
     #[arg(long)]
-    train: PathBuf,
+    model: Option<PathBuf>,
     /// Test engines, each cut before failure.
     #[arg(long)]
     test: PathBuf,
@@ -109,6 +114,7 @@ pub fn run(command: MaintenanceCommand) -> anyhow::Result<ExitCode> {
         MaintenanceCommand::EvaluateRul(args) => evaluate(&args),
         MaintenanceCommand::SplitCmapss(args) => split(&args),
         MaintenanceCommand::ScoreNab(args) => super::score_nab::run(&args),
+        MaintenanceCommand::TrainRul(args) => super::rul_forest::train(&args),
     }
 }
 
@@ -224,10 +230,15 @@ fn label_windows(
 }
 
 fn evaluate(args: &EvaluateRulArgs) -> anyhow::Result<ExitCode> {
-    let train = runs(&args.train)?;
     let test = runs(&args.test)?;
     let truth = cmapss::parse_truth(&read(&args.truth)?)
         .with_context(|| format!("{} is not a truth file", args.truth.display()))?;
+    let train_path = match (&args.model, &args.train) {
+        (Some(model), _) => return super::rul_forest::evaluate(model, &test, &truth, args.verbose),
+        (None, Some(train)) => train,
+        (None, None) => bail!("give --train or --model"),
+    };
+    let train = runs(train_path)?;
     let valid = args.smoothing > 0.0 && args.smoothing <= 1.0 && args.cap > 0.0;
     if !valid {
         bail!("--smoothing must be in (0, 1] and --cap above 0");
@@ -244,7 +255,7 @@ fn evaluate(args: &EvaluateRulArgs) -> anyhow::Result<ExitCode> {
         "fitted on {} engines ({} cycles) of {}; cap {}, EWMA weight {}, age as a feature: {}",
         train.len(),
         train.iter().map(|r| r.cycles.len()).sum::<usize>(),
-        args.train.display(),
+        train_path.display(),
         config.cap,
         config.smoothing,
         config.use_age

@@ -6,6 +6,7 @@ mod demo;
 mod fleet_registration;
 mod maintenance;
 mod projections;
+mod rul_forest;
 mod score_nab;
 mod serve;
 mod simulate;

@@ -12,4 +12,5 @@ pub mod cmapss;
 pub mod evaluation;
 pub mod nab_score;
 pub mod rul;
+pub mod rul_forest;
 pub mod trend;
