@@ -118,11 +118,13 @@ pub fn run(command: MaintenanceCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn read(path: &Path) -> anyhow::Result<String> {
+/// The text of `path`, or an error naming it.
+pub(super) fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-fn runs(path: &Path) -> anyhow::Result<Vec<EngineRun>> {
+/// The engine runs of the C-MAPSS file `path`.
+pub(super) fn runs(path: &Path) -> anyhow::Result<Vec<EngineRun>> {
     cmapss::parse_runs(&read(path)?).with_context(|| format!("{} is not a C-MAPSS file", path.display()))
 }
 
@@ -217,14 +219,9 @@ fn label_windows(
     let parsed: Vec<NaiveDateTime> = times.iter().map(|t| parse(t)).collect::<anyhow::Result<_>>()?;
     windows
         .iter()
-        .map(|[start, end]| {
-            let (start, end) = (parse(start)?, parse(end)?);
-            let first = parsed.iter().position(|t| *t >= start);
-            let last = parsed.iter().rposition(|t| *t <= end);
-            match (first, last) {
-                (Some(start), Some(end)) if start <= end => Ok(LabelledWindow { start, end }),
-                _ => bail!("a window lies outside the series"),
-            }
+        .map(|[start, end]| match super::score_nab::window_rows(&parsed, parse(start)?, parse(end)?) {
+            Some((start, end)) => Ok(LabelledWindow { start, end }),
+            _ => bail!("a window lies outside the series"),
         })
         .collect()
 }

@@ -2,7 +2,7 @@
 //! on run-to-failure histories, written to a versioned file, and scored on test engines.
 
 use anyhow::{bail, Context};
-use optibid_projections::maintenance::cmapss::{self, EngineRun};
+use optibid_projections::maintenance::cmapss::EngineRun;
 use optibid_projections::maintenance::rul::phm08_score;
 use optibid_projections::maintenance::rul_forest::{ForestConfig, RulForest};
 use std::path::{Path, PathBuf};
@@ -38,11 +38,6 @@ pub struct TrainRulArgs {
     cap: f64,
 }
 
-fn runs(path: &Path) -> anyhow::Result<Vec<EngineRun>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    cmapss::parse_runs(&text).with_context(|| format!("{} is not a C-MAPSS file", path.display()))
-}
-
 /// Runs `train-rul`.
 pub fn train(args: &TrainRulArgs) -> anyhow::Result<ExitCode> {
     if args.cap <= 0.0 || args.window == 0 || args.trees == 0 {
@@ -50,7 +45,7 @@ pub fn train(args: &TrainRulArgs) -> anyhow::Result<ExitCode> {
     }
     let mut engines = Vec::new();
     for path in &args.train {
-        engines.extend(runs(path)?);
+        engines.extend(super::maintenance::runs(path)?);
     }
     let config = ForestConfig {
         window: args.window,
@@ -82,7 +77,7 @@ pub fn train(args: &TrainRulArgs) -> anyhow::Result<ExitCode> {
 
 /// `evaluate-rul --model`: each test engine's estimate at its last cycle against its truth.
 pub fn evaluate(model: &Path, test: &[EngineRun], truth: &[f64], verbose: bool) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(model).with_context(|| format!("cannot read {}", model.display()))?;
+    let text = super::maintenance::read(model)?;
     let forest = RulForest::from_json(&text).with_context(|| format!("{} is not a model file", model.display()))?;
     if test.len() != truth.len() {
         bail!("{} test engines but {} truth values", test.len(), truth.len());

@@ -77,10 +77,16 @@ pub(super) fn nab_time(text: &str) -> anyhow::Result<NaiveDateTime> {
         .with_context(|| format!("{text:?} is not a `YYYY-MM-DD hh:mm:ss` time"))
 }
 
+/// The first and last rows of `times` (in order) within `start ..= end`, if any row is.
+pub(super) fn window_rows(times: &[NaiveDateTime], start: NaiveDateTime, end: NaiveDateTime) -> Option<(usize, usize)> {
+    let first = times.iter().position(|t| *t >= start)?;
+    let last = times.iter().rposition(|t| *t <= end)?;
+    (first <= last).then_some((first, last))
+}
+
 /// Runs `score-nab`.
 pub fn run(args: &ScoreNabArgs) -> anyhow::Result<ExitCode> {
-    let text =
-        std::fs::read_to_string(&args.windows).with_context(|| format!("cannot read {}", args.windows.display()))?;
+    let text = super::maintenance::read(&args.windows)?;
     let labels: BTreeMap<String, Vec<[String; 2]>> =
         serde_json::from_str(&text).context("the windows file is not NAB label JSON")?;
     let mut corpus = Vec::new();
@@ -176,7 +182,7 @@ fn results_file(dir: &Path, name: &str) -> anyhow::Result<Option<PathBuf>> {
 
 /// The anomaly scores of the results file `path` and the windows of series `name` as rows.
 fn series(name: &str, path: &Path, windows: &[[String; 2]]) -> anyhow::Result<ScoredSeries> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = super::maintenance::read(path)?;
     let mut lines = text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty());
     let Some((_, header)) = lines.next() else { bail!("{} is empty", path.display()) };
     let columns: Vec<&str> = header.split(',').map(str::trim).collect();
@@ -201,12 +207,8 @@ fn series(name: &str, path: &Path, windows: &[[String; 2]]) -> anyhow::Result<Sc
         .iter()
         .map(|[start, end]| {
             let (start, end) = (nab_time(start)?, nab_time(end)?);
-            let first = times.iter().position(|t| *t >= start);
-            let last = times.iter().rposition(|t| *t <= end);
-            match (first, last) {
-                (Some(first), Some(last)) if first <= last => Ok((first, last)),
-                _ => bail!("{name}: the window {start} .. {end} holds no row of {}", path.display()),
-            }
+            window_rows(&times, start, end)
+                .with_context(|| format!("{name}: the window {start} .. {end} holds no row of {}", path.display()))
         })
         .collect::<anyhow::Result<_>>()?;
     Ok(ScoredSeries { name: name.to_owned(), scores, windows: rows })
@@ -226,7 +228,7 @@ fn read_profiles(path: &Path) -> anyhow::Result<BTreeMap<String, CostProfile>> {
         fp_weight: f64,
         fn_weight: f64,
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = super::maintenance::read(path)?;
     let entries: BTreeMap<String, Entry> =
         serde_json::from_str(&text).with_context(|| format!("{} is not NAB profiles JSON", path.display()))?;
     Ok(entries
