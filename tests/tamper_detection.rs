@@ -92,3 +92,26 @@ fn a_checkpoint_proves_the_log_unchanged_and_catches_truncation() {
     let wrong = optibid(&["audit", "verify", "--data", &data.to_string_lossy(), "--checkpoint", &forged]);
     assert_eq!(wrong.status.code(), Some(2));
 }
+
+#[test]
+fn a_stream_index_entry_that_points_elsewhere_fails_verification() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    fill(&data, 200);
+    let log = SledEventLog::open(&data).expect("opens");
+    let tree = log.raw_events_tree();
+    let (key, mut chunk) = tree
+        .scan_prefix(keys::chunk_prefix())
+        .next()
+        .expect("the index was checkpointed when the writer closed")
+        .expect("reads");
+    let mut bytes = chunk.to_vec();
+    bytes[8] ^= 0x01;
+    chunk = bytes.into();
+    tree.insert(key, chunk).expect("writes");
+    log.durability().wait_blocking().expect("durable");
+    drop(log);
+    let broken = verify(&data);
+    assert_eq!(broken.status.code(), Some(2), "{}", stdout(&broken));
+    assert!(stdout(&broken).contains("stream index"), "{}", stdout(&broken));
+}

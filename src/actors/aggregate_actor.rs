@@ -151,9 +151,11 @@ impl<A: StoredAggregate> AggregateActorState<A> {
         }
         let stream = self.args.stream.clone();
         let key = metadata.idempotency_key.as_deref();
-        let companion_id = companions.iter().flat_map(|part| &part.events).map(|event| event.event_id).next();
-        if let Some(first_id) = companion_id.or_else(|| key.map(|key| event_ids(&stream, Some(key), 1)[0])) {
-            if self.args.log.event_position(&first_id)?.is_some() {
+        let companion_id =
+            companions.iter().find_map(|part| part.events.first().map(|event| (part.stream.clone(), event.event_id)));
+        let own_id = || key.map(|key| (stream.clone(), event_ids(&stream, Some(key), 1)[0]));
+        if let Some((first_stream, first_id)) = companion_id.or_else(own_id) {
+            if self.args.log.event_position(&first_stream, &first_id)?.is_some() {
                 return Ok(Executed { events: Vec::new(), version: self.loaded.version, duplicate: true });
             }
         }

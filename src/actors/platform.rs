@@ -120,11 +120,11 @@ impl Platform {
             });
         }
         let first_event = events.first().map(|event| event.event_id);
-        let telemetry = StreamAppend { stream, expected: ExpectedVersion::Any, events };
+        let telemetry = StreamAppend { stream: stream.clone(), expected: ExpectedVersion::Any, events };
         let observe = DeviceCommand::ObserveTelemetry { extremes, at, rules: self.alert_rules.clone() };
         let executed = self.devices.execute_with(device.as_str(), observe, vec![telemetry], metadata).await?;
         let position = match first_event {
-            Some(id) => self.log.event_position(&id)?.unwrap_or_default(),
+            Some(id) => self.log.event_position(&stream, &id)?.unwrap_or_default(),
             None => 0,
         };
         Ok(TelemetryRecorded { position, duplicate: executed.duplicate, device_events: executed.events.len() })

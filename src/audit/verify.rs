@@ -1,5 +1,7 @@
-//! Verification of the whole log: hash chain, positions, stream versions, decoding.
+//! Verification of the whole log: hash chain, positions, stream versions, decoding, and the
+//! stored stream index against it.
 
+use super::index_check::IndexedStreams;
 use crate::events::DecodeStored;
 use crate::store::chain::{payload_hash, GENESIS_HASH};
 use crate::store::codec::view_record;
@@ -83,7 +85,11 @@ pub fn verify_log(
     std::thread::scope(|scope| {
         let (batches, inbox) = std::sync::mpsc::sync_channel::<Vec<(GlobalPosition, sled::IVec)>>(8);
         let payloads = scope.spawn(move || check_payloads(inbox));
-        let walked = walk_chain(events, checkpoint, progress, batches);
+        let walked = IndexedStreams::for_log(events).and_then(|mut indexed| {
+            let report = walk_chain(events, checkpoint, progress, batches, &mut indexed)?;
+            indexed.check(events, report.events)?;
+            Ok(report)
+        });
         let payload_failure = payloads
             .join()
             .unwrap_or_else(|_| Err(VerifyFailure { position: 0, reason: "the payload checker stopped".to_owned() }));
@@ -120,6 +126,7 @@ fn walk_chain(
     checkpoint: Option<Checkpoint>,
     mut progress: impl FnMut(u64),
     payloads: std::sync::mpsc::SyncSender<Vec<(GlobalPosition, sled::IVec)>>,
+    indexed: &mut IndexedStreams,
 ) -> Result<VerifyReport, VerifyFailure> {
     let mut expected_position: GlobalPosition = 1;
     let mut previous: Hash32 = GENESIS_HASH;
@@ -151,6 +158,7 @@ fn walk_chain(
             return Err(fail(format!("{} jumps from version {} to {}", record.stream, version, record.version)));
         }
         *version = record.version;
+        indexed.observe(record.stream, record.version, position, &record.event_id);
         if let Some(checkpoint) = checkpoint.filter(|c| c.position == position) {
             checkpoint_seen = true;
             if checkpoint.hash != record.hash {

@@ -103,7 +103,8 @@ pub async fn durable_appends(
 pub enum RawLayout {
     /// One key per event: the record under its position.
     RecordOnly,
-    /// The log's own layout: the record, a stream-index key and an event-id key.
+    /// Three keys per event: the record, a stream-index key and an event-id key (the layout of
+    /// logs whose index was written on the append path).
     RecordAndIndexes,
 }
 
@@ -123,9 +124,12 @@ pub fn raw_sled_inserts(path: &Path, events: usize, batch: usize, layout: RawLay
             let position = written.to_be_bytes();
             writes.insert(&keys::log_key(written), bytes.as_slice());
             if layout == RawLayout::RecordAndIndexes {
-                let stream = format!("device/raw-{}", written % 256);
-                writes.insert(keys::stream_key(&stream, written / 256 + 1), &position);
-                writes.insert(&keys::event_id_key(&Uuid::new_v4()), &position);
+                let mut stream_key = keys::chunk_key(&format!("device/raw-{}", written % 256), written / 256 + 1);
+                stream_key[0] = b'S';
+                writes.insert(stream_key, &position);
+                let mut event_id_key = vec![b'I'];
+                event_id_key.extend_from_slice(Uuid::new_v4().as_bytes());
+                writes.insert(event_id_key, &position);
             }
         }
         tree.apply_batch(writes)?;

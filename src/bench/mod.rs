@@ -6,6 +6,7 @@
 //! - [`appends`]: durable appends per second with N concurrent appenders, beside raw sled batch
 //!   inserts with one flush per batch and per event.
 //! - [`replay`]: full-log verification throughput, beside a raw sled scan with a BLAKE3 chain.
+//! - [`reopen`]: time to open a log with its stream index ready, checkpointed or not.
 //! - [`ingest`]: MQTT publish to durable telemetry event, beside the broker alone.
 //! - [`registrations`]: device registrations per second over real HTTP.
 //! - [`rehydration`]: time to bring an instance back from snapshot plus tail.
@@ -21,6 +22,7 @@ pub mod memory;
 pub mod projection_lag;
 pub mod registrations;
 pub mod rehydration;
+pub mod reopen;
 pub mod replay;
 pub mod telemetry_fill;
 pub mod workload;

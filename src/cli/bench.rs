@@ -3,14 +3,16 @@
 use crate::actors::{DirectoryConfig, Platform};
 use crate::bench::appends::RawLayout;
 use crate::bench::{
-    appends, ingest, maintenance_cost, memory, projection_lag, registrations, rehydration, replay, telemetry_fill,
+    appends, ingest, maintenance_cost, memory, projection_lag, registrations, rehydration, reopen, replay,
+    telemetry_fill,
 };
-use crate::store::{EventLog, SledEventLog};
+use crate::store::{EventLog, SledEventLog, StoreOptions};
 use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// The measurements.
@@ -40,9 +42,19 @@ pub enum BenchCommand {
         /// Print `ack EVENT_ID POSITION` for every acknowledged event (for durability tests).
         #[arg(long)]
         print_acks: bool,
+        /// Longest time between two checkpoints of the stream index, milliseconds.
+        #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..))]
+        index_checkpoint_ms: u64,
     },
     /// Full-log verification throughput, beside a raw sled scan with a BLAKE3 chain.
     Replay {
+        /// Events in the log.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+    },
+    /// Time to open a log of many events with its stream index ready: after a clean close, and
+    /// with the whole log to index.
+    Reopen {
         /// Events in the log.
         #[arg(long, default_value_t = 1_000_000)]
         events: usize,
@@ -129,8 +141,12 @@ pub enum BenchCommand {
 
 pub(super) async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
-        BenchCommand::Appends { appenders, events, data, print_acks } => {
-            bench_appends(appenders, events, data, print_acks).await?
+        BenchCommand::Appends { appenders, events, data, print_acks, index_checkpoint_ms } => {
+            let options = StoreOptions {
+                index_checkpoint_interval: Duration::from_millis(index_checkpoint_ms),
+                ..StoreOptions::default()
+            };
+            bench_appends(appenders, events, data, print_acks, options).await?
         }
         BenchCommand::FillTelemetry { data, devices, batches, samples } => {
             let log = Arc::new(SledEventLog::open(&data)?);
@@ -212,6 +228,31 @@ pub(super) async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             }
             platform.shutdown().await;
         }
+        BenchCommand::Reopen { events } => {
+            let folder = tempfile_folder()?;
+            let log = Arc::new(SledEventLog::open(folder.path())?);
+            let bar = super::fleet_registration::progress(events, "filling the log");
+            let filling = tokio::spawn({
+                let log = log.clone();
+                async move { replay::fill(log, events).await }
+            });
+            while !filling.is_finished() {
+                bar.set_position(log.head().position);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            filling.await??;
+            bar.finish_and_clear();
+            log.close();
+            drop(log);
+            let figures = reopen::measure(folder.path())?;
+            println!(
+                "reopen of a {}-event log: {:?} with its index checkpoint; {:?} indexing the whole log ({:.0} events/s)",
+                figures.events,
+                figures.checkpointed,
+                figures.unindexed,
+                figures.indexed_per_second()
+            );
+        }
         BenchCommand::Replay { events } => {
             let folder = tempfile_folder()?;
             let log = Arc::new(SledEventLog::open(folder.path())?);
@@ -272,11 +313,12 @@ async fn bench_appends(
     events: usize,
     data: Option<PathBuf>,
     print_acks: bool,
+    options: StoreOptions,
 ) -> anyhow::Result<()> {
     for count in appenders {
         let temporary = tempfile_folder()?;
         let folder = data.clone().unwrap_or_else(|| temporary.path().join("log"));
-        let log = Arc::new(SledEventLog::open(&folder)?);
+        let log = Arc::new(SledEventLog::open_with(&folder, options)?);
         let (acks, printer) = if print_acks {
             let (sender, mut receiver) = mpsc::unbounded_channel::<appends::Ack>();
             let printer = tokio::spawn(async move {

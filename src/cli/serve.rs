@@ -192,6 +192,7 @@ impl RunningServer {
         let options = StoreOptions {
             cache_bytes: args.cache_mib.saturating_mul(1024 * 1024),
             min_free_bytes: args.min_free_mib.saturating_mul(1024 * 1024),
+            ..StoreOptions::default()
         };
         let log = Arc::new(SledEventLog::open_with(&args.data.data, options)?);
         let config = DirectoryConfig {

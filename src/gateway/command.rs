@@ -3,6 +3,7 @@
 
 use super::auth::Principal;
 use super::error::ApiError;
+use super::idempotency;
 use super::AppState;
 use crate::actors::{ActorDirectory, CommandMetadata};
 use crate::aggregates::StoredAggregate;
@@ -11,12 +12,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use optibid_domain::EventName;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::future::{ready, Ready};
-
-/// Name of the sled tree holding the first response of each idempotency key.
-pub const IDEMPOTENCY_TREE: &str = "api_idempotency";
 
 /// Longest accepted idempotency key.
 const MAX_IDEMPOTENCY_KEY: usize = 128;
@@ -77,13 +74,6 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// A stored first response.
-#[derive(Serialize, Deserialize)]
-struct StoredResponse {
-    status: u16,
-    body: Vec<u8>,
-}
-
 /// One command, as the API received it.
 pub struct Invocation<'a, A: StoredAggregate> {
     /// Who sends it.
@@ -116,9 +106,7 @@ pub async fn run_command<A: StoredAggregate>(
         *hasher.finalize().as_bytes()
     });
     if let Some(key) = &cache_key {
-        if let Some(stored) =
-            state.idempotency.get(key)?.and_then(|bytes| postcard::from_bytes::<StoredResponse>(&bytes).ok())
-        {
+        if let Some(stored) = state.idempotency.get(key, idempotency::now_ms())? {
             let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
             return Ok(HttpResponse::build(status)
                 .insert_header(("idempotent-replayed", "true"))
@@ -155,8 +143,7 @@ pub async fn run_command<A: StoredAggregate>(
     };
     let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))?;
     if let Some(key) = &cache_key {
-        let stored = StoredResponse { status: status.as_u16(), body: bytes.clone() };
-        state.idempotency.insert(key, postcard::to_stdvec(&stored).unwrap_or_default())?;
+        state.idempotency.put(key, status.as_u16(), bytes.clone(), idempotency::now_ms())?;
         state.platform.log.durability().wait().await?;
     }
     let mut response = HttpResponse::build(status);

@@ -2,6 +2,7 @@
 //!
 //! - [`auth`]: bearer tokens with roles (admin, operator, auditor, viewer).
 //! - [`command`]: the path every command takes (role, idempotency, `If-Match`, one response).
+//! - [`idempotency`]: first responses by idempotency key, replayed for 24 hours.
 //! - [`error`]: every error as `{"error": {"code", "message"}}` with its status, in one place.
 //! - [`devices`], [`edge_nodes`], [`campaigns`]: commands and queries per resource;
 //!   [`device_commands`]: where one device command stands.
@@ -30,6 +31,7 @@ pub mod error_bodies;
 pub mod events;
 pub mod health;
 pub mod history;
+pub mod idempotency;
 pub mod live_feed;
 pub mod live_summary;
 pub mod maintenance;
@@ -98,8 +100,8 @@ pub struct AppState {
     pub maintenance: Projected<Directory<DevicePrognosis>>,
     /// API tokens.
     pub tokens: TokenStore,
-    /// First responses by idempotency key.
-    pub idempotency: sled::Tree,
+    /// First responses by idempotency key, for 24 hours.
+    pub idempotency: idempotency::ResponseCache,
     /// Prometheus metrics.
     pub metrics: metrics::ApiMetrics,
     /// MQTT secrets of devices and edge nodes.
@@ -145,7 +147,7 @@ impl AppState {
             alert_list: Projected::start(log.clone(), Directory::default())?,
             maintenance: Projected::start(log.clone(), Directory::default())?,
             tokens: TokenStore::open(&log)?,
-            idempotency: log.database().open_tree(command::IDEMPOTENCY_TREE)?,
+            idempotency: idempotency::ResponseCache::open(log.database())?,
             metrics: metrics::ApiMetrics::default(),
             credentials: ClientCredentials::open(&log)?,
             dead_letters: DeadLetterStore::open(&log, DEAD_LETTERS_KEPT)?,

@@ -107,8 +107,12 @@ impl EventLog for RacedLog {
     fn watch_head(&self) -> tokio::sync::watch::Receiver<super::LogHead> {
         self.inner.watch_head()
     }
-    fn event_position(&self, event_id: &uuid::Uuid) -> Result<Option<u64>, super::StoreError> {
-        self.inner.event_position(event_id)
+    fn event_position(
+        &self,
+        stream: &super::StreamName,
+        event_id: &uuid::Uuid,
+    ) -> Result<Option<u64>, super::StoreError> {
+        self.inner.event_position(stream, event_id)
     }
     fn stream_by_uuid(&self, uuid: &uuid::Uuid) -> Result<Option<super::StreamName>, super::StoreError> {
         self.inner.stream_by_uuid(uuid)

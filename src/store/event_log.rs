@@ -91,8 +91,10 @@ pub trait EventLog: Send + Sync + 'static {
     /// A receiver that changes whenever the durable head moves.
     fn watch_head(&self) -> watch::Receiver<LogHead>;
 
-    /// The global position of the event with this id, if it is stored and durable.
-    fn event_position(&self, event_id: &Uuid) -> Result<Option<GlobalPosition>, StoreError>;
+    /// The global position of the event with this id, if it is durable and among the last
+    /// [`super::IDEMPOTENCY_WINDOW`] events of `stream` (the window within which a retried
+    /// event id is stored once).
+    fn event_position(&self, stream: &StreamName, event_id: &Uuid) -> Result<Option<GlobalPosition>, StoreError>;
 
     /// The stream whose derived UUID is `uuid`, if it has events.
     fn stream_by_uuid(&self, uuid: &Uuid) -> Result<Option<StreamName>, StoreError>;

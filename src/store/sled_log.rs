@@ -6,14 +6,18 @@ use super::durability::Durability;
 use super::error::StoreError;
 use super::event_log::{AppendOutcome, BoxFuture, EventLog, ExpectedVersion, LogHead, StreamAppend};
 use super::flusher::{self, Failure};
+use super::idempotency_window::{IdempotencyWindows, IDEMPOTENCY_WINDOW};
+use super::index_checkpointer;
+use super::index_chunk::IndexEntry;
 use super::keys;
 use super::record::{GlobalPosition, NewEvent, RecordedEvent, StreamVersion};
+use super::stream_index::StreamIndex;
 use super::stream_name::StreamName;
 use super::writer::{read_head, Writer, WriterMessage};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, instrument};
 use uuid::Uuid;
@@ -23,6 +27,9 @@ const WRITER_QUEUE: usize = 16_384;
 
 /// Default size of sled's page cache (sled's own default is 1 GiB).
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Default longest time between two checkpoints of the stream index.
+pub const DEFAULT_INDEX_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Name of the sled tree holding the log and its indexes.
 const EVENTS_TREE: &str = "events";
@@ -35,11 +42,17 @@ pub struct StoreOptions {
     /// Free space kept on the data folder's file system, bytes: below it, writes are refused
     /// (see [`super::disk_reserve`]); zero turns the check off.
     pub min_free_bytes: u64,
+    /// Longest time the stream index's tail waits for a checkpoint while it holds anything.
+    pub index_checkpoint_interval: Duration,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { cache_bytes: DEFAULT_CACHE_BYTES, min_free_bytes: DEFAULT_MIN_FREE_BYTES }
+        Self {
+            cache_bytes: DEFAULT_CACHE_BYTES,
+            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
+            index_checkpoint_interval: DEFAULT_INDEX_CHECKPOINT_INTERVAL,
+        }
     }
 }
 
@@ -48,10 +61,12 @@ pub struct SledEventLog {
     path: PathBuf,
     db: sled::Db,
     events: sled::Tree,
+    index: Arc<StreamIndex>,
     inbox: Mutex<Option<mpsc::Sender<WriterMessage>>>,
     durability: Durability,
     head: watch::Receiver<LogHead>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    checkpointer: Mutex<Option<(std::sync::mpsc::Sender<()>, JoinHandle<()>)>>,
 }
 
 impl SledEventLog {
@@ -71,6 +86,7 @@ impl SledEventLog {
         })?;
         let events = db.open_tree(EVENTS_TREE)?;
         let head = read_head(&events)?;
+        let index = Arc::new(StreamIndex::open(&events)?);
         let (head_tx, head_rx) = watch::channel(head);
         let (inbox_tx, inbox_rx) = mpsc::channel(WRITER_QUEUE);
         let (flusher_tx, flusher_rx) = std::sync::mpsc::channel();
@@ -83,21 +99,37 @@ impl SledEventLog {
         let writer = Writer {
             events: events.clone(),
             head,
-            stream_versions: HashMap::new(),
+            index: index.clone(),
+            windows: IdempotencyWindows::default(),
             flusher: flusher_tx,
             failure,
             reserve: DiskReserve::new(path, options.min_free_bytes),
         };
         let writer = spawn_thread("optibid-event-writer", move || writer.run(inbox_rx))?;
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel();
+        let reserve = DiskReserve::new(path, options.min_free_bytes);
+        let checkpoint_index = index.clone();
+        let checkpoint_head = head_rx.clone();
+        let checkpointer = spawn_thread("optibid-index-checkpointer", move || {
+            index_checkpointer::run(
+                checkpoint_index,
+                checkpoint_head,
+                options.index_checkpoint_interval,
+                reserve,
+                stop_rx,
+            )
+        })?;
         info!(path = %path.display(), head = head.position, "event log opened");
         Ok(Self {
             path: path.to_owned(),
             db,
             events,
+            index,
             durability: Durability::new(&inbox_tx),
             inbox: Mutex::new(Some(inbox_tx)),
             head: head_rx,
             threads: Mutex::new(vec![writer, flusher]),
+            checkpointer: Mutex::new(Some((stop_tx, checkpointer))),
         })
     }
 
@@ -140,14 +172,46 @@ impl SledEventLog {
         answer.await.map_err(|_| StoreError::WriterStopped("the writer dropped the import".to_owned()))?
     }
 
+    /// The stream index beside the log, for audit tooling.
+    pub fn stream_index(&self) -> &StreamIndex {
+        &self.index
+    }
+
     /// Stops the writer and the flusher after they have committed and answered everything
-    /// queued.
+    /// queued, then checkpoints the whole stream index, so that the next open has no tail to
+    /// rebuild.
     pub fn close(&self) {
+        if self.stop_threads() {
+            let head = self.head.borrow().position;
+            let checkpointed = self.index.checkpoint(head).map_err(|e| e.to_string());
+            let flushed = checkpointed.and_then(|_| self.db.flush().map_err(|e| e.to_string()));
+            if let Err(error) = flushed {
+                tracing::warn!(%error, "the stream index was not checkpointed on close; the next open rebuilds it from the log");
+            }
+        }
+    }
+
+    /// Stops the writer and the flusher once they have answered everything queued, then the
+    /// checkpointer. Returns whether they were still running.
+    fn stop_threads(&self) -> bool {
         self.inbox.lock().map(|mut inbox| inbox.take()).ok();
         let threads = self.threads.lock().map(|mut threads| std::mem::take(&mut *threads)).unwrap_or_default();
+        let running = !threads.is_empty();
         for thread in threads {
             let _ = thread.join();
         }
+        if let Some((stop, checkpointer)) = self.checkpointer.lock().ok().and_then(|mut slot| slot.take()) {
+            drop(stop);
+            let _ = checkpointer.join();
+        }
+        running
+    }
+
+    /// Stops the writer, flusher and checkpointer the way a crash after the last flush would
+    /// leave them: whatever the stream index holds beyond its checkpoint is not persisted.
+    #[cfg(test)]
+    pub(super) fn stop_without_checkpoint(&self) {
+        self.stop_threads();
     }
 
     async fn send(&self, message: WriterMessage) -> Result<(), StoreError> {
@@ -163,12 +227,10 @@ impl SledEventLog {
         }
     }
 
-    fn record_at_index(&self, position_bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
-        let position = keys::decode_position(position_bytes)
-            .ok_or_else(|| StoreError::Corrupt { position: 0, reason: "bad stream index entry".to_owned() })?;
-        self.record_at(position)?.ok_or_else(|| StoreError::Corrupt {
-            position,
-            reason: "the stream index names a missing event".to_owned(),
+    fn indexed_record(&self, stream: &str, entry: &IndexEntry) -> Result<RecordedEvent, StoreError> {
+        self.record_at(entry.position)?.ok_or_else(|| StoreError::Corrupt {
+            position: entry.position,
+            reason: format!("the stream index of {stream} names a missing event"),
         })
     }
 }
@@ -210,16 +272,13 @@ impl EventLog for SledEventLog {
     }
 
     fn read_stream(&self, stream: &StreamName, from: StreamVersion) -> Result<Vec<RecordedEvent>, StoreError> {
-        let start = keys::stream_key(stream.as_str(), from.max(1));
-        let end = keys::stream_key(stream.as_str(), StreamVersion::MAX);
         let durable = self.head.borrow().position;
         let mut events = Vec::new();
-        for entry in self.events.range(start..=end) {
-            let record = self.record_at_index(&entry?.1)?;
-            if record.position > durable {
+        for (_, entry) in self.index.entries_from(stream.as_str(), from)? {
+            if entry.position > durable {
                 break;
             }
-            events.push(record);
+            events.push(self.indexed_record(stream.as_str(), &entry)?);
         }
         Ok(events)
     }
@@ -229,24 +288,15 @@ impl EventLog for SledEventLog {
         stream: &StreamName,
         version: StreamVersion,
     ) -> Result<Option<RecordedEvent>, StoreError> {
-        match self.events.get(keys::stream_key(stream.as_str(), version))? {
-            Some(position) => {
-                let record = self.record_at_index(&position)?;
-                Ok((record.position <= self.head.borrow().position).then_some(record))
-            }
-            None => Ok(None),
+        let durable = self.head.borrow().position;
+        match self.index.entry(stream.as_str(), version)? {
+            Some(entry) if entry.position <= durable => Ok(Some(self.indexed_record(stream.as_str(), &entry)?)),
+            _ => Ok(None),
         }
     }
 
     fn stream_version(&self, stream: &StreamName) -> Result<StreamVersion, StoreError> {
-        let durable = self.head.borrow().position;
-        for entry in self.events.scan_prefix(keys::stream_prefix(stream.as_str())).rev() {
-            let (key, position) = entry?;
-            if keys::decode_position(&position).is_some_and(|position| position <= durable) {
-                return Ok(keys::version_of_stream_key(&key).unwrap_or(0));
-            }
-        }
-        Ok(0)
+        self.index.durable_version(stream.as_str(), self.head.borrow().position)
     }
 
     fn read_all(&self, from: GlobalPosition, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
@@ -272,12 +322,15 @@ impl EventLog for SledEventLog {
         self.head.clone()
     }
 
-    fn event_position(&self, event_id: &Uuid) -> Result<Option<GlobalPosition>, StoreError> {
+    fn event_position(&self, stream: &StreamName, event_id: &Uuid) -> Result<Option<GlobalPosition>, StoreError> {
         let durable = self.head.borrow().position;
         Ok(self
-            .events
-            .get(keys::event_id_key(event_id))?
-            .and_then(|bytes| keys::decode_position(&bytes))
+            .index
+            .recent(stream.as_str(), IDEMPOTENCY_WINDOW)?
+            .into_iter()
+            .rev()
+            .find(|(_, entry)| entry.event_id == *event_id)
+            .map(|(_, entry)| entry.position)
             .filter(|position| *position <= durable))
     }
 

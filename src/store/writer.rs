@@ -1,9 +1,10 @@
 //! The single writer.
 //!
-//! One thread owns every write to the `events` tree. It takes all append requests waiting in its
-//! queue, checks each against the stream versions and the idempotency index, assigns global
+//! One thread owns every write to the log. It takes all append requests waiting in its queue,
+//! checks each against the stream versions and the streams' idempotency windows, assigns global
 //! positions in order and links each event into the hash chain, and writes the whole group as
-//! one atomic sled batch. The group then goes to the flusher, which answers its callers only
+//! one atomic sled batch: one key per event, the record itself. The group's index entries go to
+//! the in-memory [`StreamIndex`] before the group can become durable. The group then goes to the flusher, which answers its callers only
 //! after the flush that makes it durable. Positions are assigned in commit order and readers stop
 //! at the durable head, so a reader never sees a gap that fills later.
 
@@ -13,11 +14,15 @@ use super::disk_reserve::DiskReserve;
 use super::error::StoreError;
 use super::event_log::{AppendOutcome, ExpectedVersion, LogHead, StreamAppend};
 use super::flusher::{fail, AppliedGroup, Failure, Reply};
+use super::idempotency_window::IdempotencyWindows;
+use super::index_chunk::IndexEntry;
 use super::keys;
 use super::record::{GlobalPosition, RecordedEvent, StreamVersion};
+use super::stream_index::StreamIndex;
 use super::stream_name::StreamName;
 use std::collections::HashMap;
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -53,7 +58,8 @@ pub(super) enum WriterMessage {
 pub(super) struct Writer {
     pub(super) events: sled::Tree,
     pub(super) head: LogHead,
-    pub(super) stream_versions: HashMap<String, StreamVersion>,
+    pub(super) index: Arc<StreamIndex>,
+    pub(super) windows: IdempotencyWindows,
     pub(super) flusher: Sender<AppliedGroup>,
     pub(super) failure: Failure,
     pub(super) reserve: DiskReserve,
@@ -64,6 +70,7 @@ pub(super) struct Writer {
 struct Group {
     batch: sled::Batch,
     event_ids: HashMap<Uuid, GlobalPosition>,
+    index_entries: Vec<(String, StreamVersion, IndexEntry)>,
     replies: Vec<Reply>,
     written: usize,
 }
@@ -100,6 +107,7 @@ impl Writer {
 
     fn apply_group(&mut self, messages: Vec<WriterMessage>) {
         let started = std::time::Instant::now();
+        self.windows.trim();
         let mut group = Group::default();
         for message in messages {
             match message {
@@ -115,6 +123,9 @@ impl Writer {
             }
         }
         let staged = started.elapsed();
+        if let Err(error) = self.index.record(std::mem::take(&mut group.index_entries)) {
+            fail(&self.failure, error.to_string());
+        }
         if group.written > 0 {
             if let Err(error) = self.events.apply_batch(group.batch) {
                 fail(&self.failure, error.to_string());
@@ -129,22 +140,19 @@ impl Writer {
     }
 
     fn stream_version(&mut self, stream: &str) -> Result<StreamVersion, StoreError> {
-        if let Some(version) = self.stream_versions.get(stream) {
-            return Ok(*version);
-        }
-        let version = match self.events.scan_prefix(keys::stream_prefix(stream)).next_back() {
-            Some(entry) => keys::version_of_stream_key(&entry?.0).unwrap_or(0),
-            None => 0,
-        };
-        self.stream_versions.insert(stream.to_owned(), version);
-        Ok(version)
+        self.windows.version(stream, &self.index)
     }
 
-    fn stored_position(&self, group: &Group, event_id: &Uuid) -> Result<Option<GlobalPosition>, StoreError> {
+    fn stored_position(
+        &mut self,
+        group: &Group,
+        stream: &str,
+        event_id: &Uuid,
+    ) -> Result<Option<GlobalPosition>, StoreError> {
         if let Some(position) = group.event_ids.get(event_id) {
             return Ok(Some(*position));
         }
-        Ok(self.events.get(keys::event_id_key(event_id))?.and_then(|bytes| keys::decode_position(&bytes)))
+        self.windows.position_of(stream, event_id, &self.index)
     }
 
     /// Stages the parts of one request all or nothing: every stream's expected version holds
@@ -160,7 +168,7 @@ impl Writer {
             currents.push(self.stream_version(part.stream.as_str())?);
             let mut positions = Vec::with_capacity(part.events.len());
             for event in &part.events {
-                positions.push(self.stored_position(group, &event.event_id)?);
+                positions.push(self.stored_position(group, part.stream.as_str(), &event.event_id)?);
             }
             known.push(positions);
         }
@@ -226,21 +234,18 @@ impl Writer {
         self.push(group, staged, head);
         Ok(outcomes
             .into_iter()
-            .map(|(stream, positions, version)| {
-                self.stream_versions.insert(stream.to_string(), version);
-                AppendOutcome { positions, version, last_hash: head.hash, duplicate: false }
-            })
+            .map(|(_, positions, version)| AppendOutcome { positions, version, last_hash: head.hash, duplicate: false })
             .collect())
     }
 
     /// Adds fully linked and encoded records to the group and moves the (not yet durable) head.
     fn push(&mut self, group: &mut Group, staged: Vec<(RecordedEvent, Vec<u8>)>, head: LogHead) {
         for (record, bytes) in staged {
-            let position = record.position.to_be_bytes();
             group.batch.insert(&keys::log_key(record.position), bytes);
-            group.batch.insert(keys::stream_key(&record.stream, record.version), &position);
-            group.batch.insert(&keys::event_id_key(&record.event_id), &position);
+            let entry = IndexEntry { position: record.position, event_id: record.event_id };
+            self.windows.remember(&record.stream, record.version, entry);
             group.event_ids.insert(record.event_id, record.position);
+            group.index_entries.push((record.stream, record.version, entry));
             group.written += 1;
         }
         self.head = head;
@@ -286,7 +291,6 @@ impl Writer {
             }
         }
         self.push(group, staged, head);
-        self.stream_versions.extend(versions);
         Ok(head)
     }
 }
