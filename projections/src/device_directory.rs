@@ -1,7 +1,8 @@
 //! The device directory: what the device list shows and filters on.
 
-use crate::directory::DirectoryEntry;
+use crate::directory::{DirectoryEntry, TermQuery};
 use crate::projection::ProjectedEvent;
+use crate::term_index::trigrams;
 use optibid_domain::device::{DeviceEvent, DeviceKind, DeviceStatus, Location, Protocol};
 use optibid_domain::FleetEvent;
 use serde::{Deserialize, Serialize};
@@ -72,11 +73,76 @@ impl DeviceFilter {
             && self.tag.as_ref().is_none_or(|tag| entry.tags.contains(tag))
             && self.q.as_ref().is_none_or(|q| entry.name.to_lowercase().contains(&q.to_lowercase()))
     }
+
+    /// The index terms every match carries; exact unless a name search must still be checked.
+    pub fn query(&self) -> TermQuery {
+        let mut terms = Vec::new();
+        if !self.include_decommissioned {
+            terms.push(ACTIVE.to_owned());
+        }
+        terms.extend(self.kind.map(kind_term));
+        terms.extend(self.status.map(status_term));
+        terms.extend(self.protocol.map(protocol_term));
+        terms.extend(self.region.as_deref().map(region_term));
+        terms.extend(self.site.as_deref().map(site_term));
+        terms.extend(self.tag.as_deref().map(tag_term));
+        if let Some(q) = &self.q {
+            terms.extend(trigrams(q).iter().map(|gram| name_term(gram)));
+        }
+        TermQuery { terms, exact: self.q.is_none() }
+    }
+}
+
+/// Term of every device not decommissioned.
+const ACTIVE: &str = "active";
+
+fn kind_term(kind: DeviceKind) -> String {
+    format!("kind={kind:?}")
+}
+
+fn status_term(status: DeviceStatus) -> String {
+    format!("status={status:?}")
+}
+
+fn protocol_term(protocol: Protocol) -> String {
+    format!("protocol={protocol:?}")
+}
+
+fn region_term(region: &str) -> String {
+    format!("region={region}")
+}
+
+fn site_term(site: &str) -> String {
+    format!("site={site}")
+}
+
+fn tag_term(tag: &str) -> String {
+    format!("tag={tag}")
+}
+
+fn name_term(gram: &str) -> String {
+    format!("name~{gram}")
 }
 
 impl DirectoryEntry for DeviceEntry {
     const PROJECTION: &'static str = "device_directory";
     const KINDS: &'static [&'static str] = &["device"];
+
+    fn index_terms(&self) -> Vec<String> {
+        let mut terms = vec![
+            kind_term(self.kind),
+            status_term(self.status),
+            protocol_term(self.protocol),
+            region_term(&self.region),
+            site_term(&self.site),
+        ];
+        if !self.decommissioned {
+            terms.push(ACTIVE.to_owned());
+        }
+        terms.extend(self.tags.iter().map(|tag| tag_term(tag)));
+        terms.extend(trigrams(&self.name).iter().map(|gram| name_term(gram)));
+        terms
+    }
 
     fn create(event: &ProjectedEvent<'_>) -> Option<Self> {
         let FleetEvent::Device(DeviceEvent::Registered { registration, .. }) = event.event else {

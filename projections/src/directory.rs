@@ -2,9 +2,11 @@
 //! persisted per entry.
 
 use crate::projection::{ProjectedEvent, Projection, ProjectionError};
+use crate::term_index::TermIndex;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
 /// Prefix of entry keys in the directory's tree.
 const ENTRY_PREFIX: &[u8] = b"e/";
@@ -22,7 +24,26 @@ pub trait DirectoryEntry: Clone + Serialize + DeserializeOwned + Send + Sync + '
     /// Applies `event` to the instance's entry in place; returns whether it changed (an entry
     /// that did not change is not written again).
     fn update(&mut self, event: &ProjectedEvent<'_>) -> bool;
+
+    /// The terms listings find this entry by (see [`crate::term_index`]); none by default.
+    fn index_terms(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
+
+/// What a listing selects by index: entries carrying every term. When `exact`, carrying the
+/// terms is the whole filter; otherwise each candidate is checked against the filter too.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TermQuery {
+    /// Terms every match carries.
+    pub terms: Vec<String>,
+    /// Whether the terms decide the match alone.
+    pub exact: bool,
+}
+
+/// Candidates at most this many are sorted by id and paged directly; larger sets are paged by
+/// walking the entries in id order from the cursor.
+const SORTED_CANDIDATES: u64 = 4_096;
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,10 +56,20 @@ pub struct Page<E> {
     pub total: usize,
 }
 
+/// An entry with the slot the term index knows it by.
+#[derive(Debug, Clone)]
+struct Slotted<E> {
+    slot: u32,
+    entry: E,
+}
+
 /// A directory of entries `E`, by instance id.
 #[derive(Debug, Clone)]
 pub struct Directory<E: DirectoryEntry> {
-    entries: BTreeMap<String, E>,
+    entries: BTreeMap<String, Slotted<E>>,
+    /// Instance id of each slot.
+    ids: Vec<String>,
+    terms: TermIndex,
     /// Ids of the entries changed since the last [`Projection::stage`]: each is encoded once
     /// per batch, however many of the batch's events touched it.
     changed: BTreeSet<String>,
@@ -46,24 +77,24 @@ pub struct Directory<E: DirectoryEntry> {
 
 impl<E: DirectoryEntry> Default for Directory<E> {
     fn default() -> Self {
-        Self { entries: BTreeMap::new(), changed: BTreeSet::new() }
+        Self { entries: BTreeMap::new(), ids: Vec::new(), terms: TermIndex::default(), changed: BTreeSet::new() }
     }
 }
 
 impl<E: DirectoryEntry> Directory<E> {
     /// The entry of instance `id`.
     pub fn get(&self, id: &str) -> Option<&E> {
-        self.entries.get(id)
+        self.entries.get(id).map(|slotted| &slotted.entry)
     }
 
     /// Every entry, ordered by id.
     pub fn entries(&self) -> impl Iterator<Item = &E> {
-        self.entries.values()
+        self.entries.values().map(|slotted| &slotted.entry)
     }
 
     /// Every id with its entry, ordered by id.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &E)> {
-        self.entries.iter().map(|(id, entry)| (id.as_str(), entry))
+        self.entries.iter().map(|(id, slotted)| (id.as_str(), &slotted.entry))
     }
 
     /// How many entries there are.
@@ -83,9 +114,9 @@ impl<E: DirectoryEntry> Directory<E> {
         let mut items = Vec::with_capacity(limit.min(1_000));
         let mut last_id = None;
         let mut more = false;
-        for (id, entry) in self.entries.iter().filter(|(_, entry)| filter(entry)) {
+        for (id, entry) in self.iter().filter(|(_, entry)| filter(entry)) {
             total += 1;
-            if after.is_some_and(|after| id.as_str() <= after) {
+            if after.is_some_and(|after| id <= after) {
                 continue;
             }
             if items.len() < limit {
@@ -95,7 +126,70 @@ impl<E: DirectoryEntry> Directory<E> {
                 more = true;
             }
         }
-        Page { items, next_cursor: last_id.filter(|_| more).cloned(), total }
+        Page { items, next_cursor: last_id.filter(|_| more).map(str::to_owned), total }
+    }
+
+    /// Like [`Directory::page`], but only entries carrying `query`'s terms are looked at: the
+    /// total of an exact query is counted from the index, and its page read from the cursor on.
+    pub fn search(&self, query: &TermQuery, filter: impl Fn(&E) -> bool, after: Option<&str>, limit: usize) -> Page<E> {
+        if query.terms.is_empty() {
+            return self.page(filter, after, limit);
+        }
+        let limit = limit.max(1);
+        let candidates = self.terms.matching(&query.terms);
+        if query.exact && candidates.len() > SORTED_CANDIDATES {
+            let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+            let mut items = Vec::with_capacity(limit.min(1_000));
+            let mut more = false;
+            let mut last_id = None;
+            for (id, slotted) in self.entries.range::<str, _>((start, Bound::Unbounded)) {
+                if !candidates.contains(slotted.slot) {
+                    continue;
+                }
+                if items.len() == limit {
+                    more = true;
+                    break;
+                }
+                items.push(slotted.entry.clone());
+                last_id = Some(id);
+            }
+            let total = candidates.len() as usize;
+            return Page { items, next_cursor: last_id.filter(|_| more).cloned(), total };
+        }
+        let mut matches: Vec<(&str, &E)> = candidates
+            .iter()
+            .filter_map(|slot| self.ids.get(slot as usize))
+            .filter_map(|id| self.entries.get(id).map(|slotted| (id.as_str(), &slotted.entry)))
+            .filter(|(_, entry)| query.exact || filter(entry))
+            .collect();
+        matches.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let total = matches.len();
+        let start = after.map_or(0, |after| matches.partition_point(|(id, _)| *id <= after));
+        let page: Vec<&(&str, &E)> = matches[start..].iter().take(limit).collect();
+        let more = start + page.len() < total;
+        let next_cursor = page.last().filter(|_| more).map(|(id, _)| (*id).to_owned());
+        Page { items: page.into_iter().map(|(_, entry)| (*entry).clone()).collect(), next_cursor, total }
+    }
+
+    /// Inserts or replaces the entry of `id`, keeping the term index in step.
+    fn put(&mut self, id: &str, entry: E) {
+        let terms = entry.index_terms();
+        match self.entries.get_mut(id) {
+            Some(slotted) => {
+                let old = slotted.entry.index_terms();
+                if old != terms {
+                    self.terms.remove(slotted.slot, &old);
+                    self.terms.add(slotted.slot, &terms);
+                }
+                slotted.entry = entry;
+            }
+            None => {
+                let slot = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
+                self.ids.push(id.to_owned());
+                self.terms.add(slot, &terms);
+                self.entries.insert(id.to_owned(), Slotted { slot, entry });
+            }
+        }
     }
 }
 
@@ -110,6 +204,8 @@ impl<E: DirectoryEntry> Projection for Directory<E> {
 
     fn restore(&mut self, tree: &sled::Tree) -> Result<(), ProjectionError> {
         self.entries.clear();
+        self.ids.clear();
+        self.terms.clear();
         self.changed.clear();
         for entry in tree.scan_prefix(ENTRY_PREFIX) {
             let (key, value) = entry?;
@@ -119,7 +215,7 @@ impl<E: DirectoryEntry> Projection for Directory<E> {
                 key: id.clone(),
                 reason: e.to_string(),
             })?;
-            self.entries.insert(id, decoded);
+            self.put(&id, decoded);
         }
         Ok(())
     }
@@ -130,15 +226,19 @@ impl<E: DirectoryEntry> Projection for Directory<E> {
         }
         let id = event.id();
         match self.entries.get_mut(id) {
-            Some(entry) => {
-                if !entry.update(event) {
+            Some(slotted) => {
+                let before = slotted.entry.index_terms();
+                if !slotted.entry.update(event) {
                     return Ok(());
+                }
+                let after = slotted.entry.index_terms();
+                if before != after {
+                    self.terms.remove(slotted.slot, &before);
+                    self.terms.add(slotted.slot, &after);
                 }
             }
             None => match E::create(event) {
-                Some(entry) => {
-                    self.entries.insert(id.to_owned(), entry);
-                }
+                Some(entry) => self.put(id, entry),
                 None => return Ok(()),
             },
         }
@@ -150,7 +250,7 @@ impl<E: DirectoryEntry> Projection for Directory<E> {
 
     fn stage(&mut self, writes: &mut sled::Batch) -> Result<(), ProjectionError> {
         for id in std::mem::take(&mut self.changed) {
-            let Some(entry) = self.entries.get(&id) else { continue };
+            let Some(entry) = self.get(&id) else { continue };
             let encoded = postcard::to_stdvec(entry)
                 .map_err(|e| ProjectionError::Encode { projection: E::PROJECTION, reason: e.to_string() })?;
             let mut key = ENTRY_PREFIX.to_vec();
@@ -237,5 +337,94 @@ mod tests {
         restored.restore(&tree).expect("restores");
         assert_eq!(restored.len(), 4);
         assert_eq!(restored.get("a"), directory.get("a"));
+    }
+
+    fn walk(
+        directory: &Directory<DeviceEntry>,
+        filter: &DeviceFilter,
+        limit: usize,
+        indexed: bool,
+    ) -> (Vec<String>, usize) {
+        let mut ids = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = if indexed {
+                directory.search(&filter.query(), |e| filter.matches(e), after.as_deref(), limit)
+            } else {
+                directory.page(|e| filter.matches(e), after.as_deref(), limit)
+            };
+            ids.extend(page.items.iter().map(|e| e.id.clone()));
+            match page.next_cursor {
+                Some(cursor) => after = Some(cursor),
+                None => return (ids, page.total),
+            }
+        }
+    }
+
+    #[test]
+    fn indexed_listings_match_a_full_scan_for_every_filter() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = sled::Config::new().path(dir.path()).open().expect("opens");
+        let tree = db.open_tree("device_directory").expect("tree");
+        let mut directory = Directory::<DeviceEntry>::default();
+        let kinds = [DeviceKind::SolarInverter, DeviceKind::SmartMeter, DeviceKind::WindTurbine];
+        for n in 0..9_000u64 {
+            let id = format!("dev-{:05}", (n * 7_919) % 9_000);
+            let mut event = registered(&id, kinds[(n % 3) as usize]);
+            if let FleetEvent::Device(DeviceEvent::Registered { registration, .. }) = &mut event {
+                registration.region = ["eu", "us", "apac"][(n % 5 % 3) as usize].to_owned();
+                registration.name = format!("{} Plant {}", ["North", "South", "East"][(n % 7 % 3) as usize], n % 97);
+                registration.tags = if n % 4 == 0 { vec!["critical".to_owned()] } else { vec![] };
+            }
+            apply(&mut directory, &tree, n + 1, &format!("device/{id}"), &event);
+            if n % 11 == 0 {
+                let online = FleetEvent::Device(DeviceEvent::StatusChanged {
+                    from: DeviceStatus::Offline,
+                    to: DeviceStatus::Online,
+                    reason: None,
+                    from_telemetry: true,
+                    at: Timestamp(5),
+                });
+                apply(&mut directory, &tree, n + 1, &format!("device/{id}"), &online);
+            }
+            if n % 13 == 0 {
+                let gone =
+                    FleetEvent::Device(DeviceEvent::Decommissioned { reason: "retired".to_owned(), at: Timestamp(6) });
+                apply(&mut directory, &tree, n + 1, &format!("device/{id}"), &gone);
+            }
+        }
+        let filters = [
+            DeviceFilter::default(),
+            DeviceFilter { include_decommissioned: true, ..DeviceFilter::default() },
+            DeviceFilter { kind: Some(DeviceKind::SmartMeter), ..DeviceFilter::default() },
+            DeviceFilter {
+                kind: Some(DeviceKind::SolarInverter),
+                region: Some("us".to_owned()),
+                ..DeviceFilter::default()
+            },
+            DeviceFilter { status: Some(DeviceStatus::Online), ..DeviceFilter::default() },
+            DeviceFilter {
+                tag: Some("critical".to_owned()),
+                region: Some("apac".to_owned()),
+                ..DeviceFilter::default()
+            },
+            DeviceFilter { region: Some("nowhere".to_owned()), ..DeviceFilter::default() },
+            DeviceFilter { q: Some("plant 4".to_owned()), ..DeviceFilter::default() },
+            DeviceFilter {
+                q: Some("SOUTH".to_owned()),
+                kind: Some(DeviceKind::WindTurbine),
+                ..DeviceFilter::default()
+            },
+            DeviceFilter { q: Some("h".to_owned()), ..DeviceFilter::default() },
+        ];
+        for filter in &filters {
+            for limit in [97, 1_000] {
+                let scanned = walk(&directory, filter, limit, false);
+                assert_eq!(walk(&directory, filter, limit, true), scanned, "{filter:?}, pages of {limit}");
+            }
+        }
+        let mut restored = Directory::<DeviceEntry>::default();
+        restored.restore(&tree).expect("restores");
+        assert_eq!(walk(&restored, &filters[3], 50, true), walk(&directory, &filters[3], 50, false));
     }
 }

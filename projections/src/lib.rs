@@ -3,7 +3,8 @@
 //! - [`projection`]: the contract of a projection: restore its model from its own sled tree,
 //!   then apply events in global order, staging its writes in the same batch as its checkpoint,
 //!   so that a crash never applies an event twice or skips one.
-//! - [`directory`]: a generic directory of instances (one entry per stream), persisted per entry.
+//! - [`directory`]: a generic directory of instances (one entry per stream), persisted per entry,
+//!   listed through a [`term_index`] of the terms its filters use.
 //! - [`device_directory`], [`edge_directory`], [`campaign_list`]: the entries and filters the
 //!   HTTP API lists.
 //! - [`fleet_analytics`], [`edge_analytics`]: per-instance figures the fleet and edge summaries
@@ -24,6 +25,7 @@ pub mod maintenance;
 pub mod maintenance_predictions;
 pub mod projection;
 pub mod telemetry_rollups;
+pub mod term_index;
 
-pub use directory::{Directory, DirectoryEntry, Page};
+pub use directory::{Directory, DirectoryEntry, Page, TermQuery};
 pub use projection::{ProjectedEvent, Projection, ProjectionError, CHECKPOINT_KEY};

@@ -68,8 +68,10 @@ async fn list(
     page: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page.limit()?;
-    let page =
-        state.device_directory.read(|directory| directory.page(|e| filter.matches(e), page.after.as_deref(), limit));
+    let query = filter.query();
+    let page = state
+        .device_directory
+        .read(|directory| directory.search(&query, |e| filter.matches(e), page.after.as_deref(), limit));
     Ok(HttpResponse::Ok().json(page))
 }
 
