@@ -5,6 +5,11 @@ use optibid::cli::{self, Cli};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of the system allocator: the append path, the HTTP server and the read
+/// models allocate many small, short-lived buffers from several threads (docs/dependencies.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let filter = EnvFilter::try_from_env("OPTIBID_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
