@@ -77,13 +77,7 @@ impl SledEventLog {
 
     /// Opens (creating if needed) the log in `path` with `options`.
     pub fn open_with(path: &Path, options: StoreOptions) -> Result<Self, StoreError> {
-        let config = sled::Config::new().path(path).flush_every_ms(None).cache_capacity(options.cache_bytes);
-        let db = config.open().map_err(|error| match error {
-            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                StoreError::Locked(path.to_owned())
-            }
-            other => StoreError::Storage(other),
-        })?;
+        let db = open_database(path, options.cache_bytes)?;
         let events = db.open_tree(EVENTS_TREE)?;
         let head = read_head(&events)?;
         let index = Arc::new(StreamIndex::open(&events)?);
@@ -232,6 +226,28 @@ impl SledEventLog {
             position: entry.position,
             reason: format!("the stream index of {stream} names a missing event"),
         })
+    }
+}
+
+/// How long an open waits for a lock that this or another process still holds: sled's own I/O
+/// threads may hold a closed database's files for a moment.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// Opens sled in `path`, waiting up to [`LOCK_WAIT`] for its lock.
+fn open_database(path: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
+    let config = sled::Config::new().path(path).flush_every_ms(None).cache_capacity(cache_bytes);
+    let started = std::time::Instant::now();
+    loop {
+        match config.open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
+                if started.elapsed() >= LOCK_WAIT {
+                    return Err(StoreError::Locked(path.to_owned()));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(other) => return Err(StoreError::Storage(other)),
+        }
     }
 }
 

@@ -185,3 +185,43 @@ async fn readers_never_see_an_event_before_it_is_durable() {
     }
     assert!(reads > 1, "the reader ran while the writers wrote");
 }
+
+#[tokio::test]
+async fn a_folder_with_per_event_index_keys_is_reindexed_from_its_log() {
+    let dir = folder();
+    let log = SledEventLog::open(dir.path()).expect("opens");
+    let a = stream("device/a");
+    log.append(a.clone(), ExpectedVersion::Exact(0), vec![event(b"1"), event(b"2")]).await.expect("appends");
+    log.append(stream("device/b"), ExpectedVersion::Any, vec![event(b"3")]).await.expect("appends");
+    log.close();
+    let tree = log.raw_events_tree();
+    let mut older = sled::Batch::default();
+    for key in tree.scan_prefix(keys::chunk_prefix()).keys() {
+        older.remove(key.expect("reads"));
+    }
+    older.remove(&keys::index_checkpoint_key());
+    for (stream_name, version, position) in [("device/a", 1u64, 1u64), ("device/a", 2, 2), ("device/b", 1, 3)] {
+        let mut stream_key = keys::chunk_key(stream_name, version);
+        stream_key[0] = b'S';
+        older.insert(stream_key, &position.to_be_bytes());
+        let mut id_key = vec![b'I'];
+        id_key.extend_from_slice(Uuid::new_v4().as_bytes());
+        older.insert(id_key, &position.to_be_bytes());
+    }
+    tree.apply_batch(older).expect("writes the older layout");
+    log.database().flush().expect("flushes");
+    drop(log);
+
+    let log = SledEventLog::open(dir.path()).expect("reopens");
+    for prefix in keys::LEGACY_INDEX_PREFIXES {
+        assert_eq!(log.raw_events_tree().scan_prefix([prefix]).count(), 0, "the older keys are gone");
+    }
+    assert_eq!(log.stream_version(&a).expect("version"), 2);
+    assert_eq!(log.read_stream(&a, 1).expect("reads").iter().map(|r| r.position).collect::<Vec<_>>(), vec![1, 2]);
+    let next = log.append(a.clone(), ExpectedVersion::Exact(2), vec![event(b"4")]).await.expect("appends");
+    assert_eq!((next.positions, next.version), (vec![4], 3));
+    log.close();
+    assert_eq!(log.raw_events_tree().scan_prefix(keys::chunk_prefix()).count(), 2, "one chunk per stream");
+    let covered = log.raw_events_tree().get(keys::index_checkpoint_key()).expect("reads");
+    assert_eq!(covered.as_deref(), Some(&4u64.to_be_bytes()[..]));
+}
