@@ -41,9 +41,13 @@ pub struct TermQuery {
     pub exact: bool,
 }
 
-/// Candidates at most this many are sorted by id and paged directly; larger sets are paged by
-/// walking the entries in id order from the cursor.
+/// Candidates at most this many are sorted by id and paged directly; larger sets, or sets dense
+/// enough that a page is found within [`DENSE_SHARE`] times its length, are paged by walking the
+/// entries in id order from the cursor.
 const SORTED_CANDIDATES: u64 = 4_096;
+
+/// Candidates that are at least one in this many entries count as dense.
+const DENSE_SHARE: u64 = 16;
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -137,7 +141,8 @@ impl<E: DirectoryEntry> Directory<E> {
         }
         let limit = limit.max(1);
         let candidates = self.terms.matching(&query.terms);
-        if query.exact && candidates.len() > SORTED_CANDIDATES {
+        let dense = candidates.len() * DENSE_SHARE >= self.entries.len() as u64;
+        if query.exact && (dense || candidates.len() > SORTED_CANDIDATES) {
             let start = after.map_or(Bound::Unbounded, Bound::Excluded);
             let mut items = Vec::with_capacity(limit.min(1_000));
             let mut more = false;
