@@ -60,19 +60,13 @@ pub struct Page<E> {
     pub total: usize,
 }
 
-/// An entry with the slot the term index knows it by.
-#[derive(Debug, Clone)]
-struct Slotted<E> {
-    slot: u32,
-    entry: E,
-}
-
 /// A directory of entries `E`, by instance id.
 #[derive(Debug, Clone)]
 pub struct Directory<E: DirectoryEntry> {
-    entries: BTreeMap<String, Slotted<E>>,
-    /// Instance id of each slot.
-    ids: Vec<String>,
+    /// The slot of each instance id, ordered by id.
+    slots: BTreeMap<String, u32>,
+    /// Each slot's instance id and entry; the term index names entries by slot.
+    entries: Vec<(String, E)>,
     terms: TermIndex,
     /// Ids of the entries changed since the last [`Projection::stage`]: each is encoded once
     /// per batch, however many of the batch's events touched it.
@@ -81,34 +75,34 @@ pub struct Directory<E: DirectoryEntry> {
 
 impl<E: DirectoryEntry> Default for Directory<E> {
     fn default() -> Self {
-        Self { entries: BTreeMap::new(), ids: Vec::new(), terms: TermIndex::default(), changed: BTreeSet::new() }
+        Self { slots: BTreeMap::new(), entries: Vec::new(), terms: TermIndex::default(), changed: BTreeSet::new() }
     }
 }
 
 impl<E: DirectoryEntry> Directory<E> {
     /// The entry of instance `id`.
     pub fn get(&self, id: &str) -> Option<&E> {
-        self.entries.get(id).map(|slotted| &slotted.entry)
+        self.slots.get(id).and_then(|slot| self.entries.get(*slot as usize)).map(|(_, entry)| entry)
     }
 
     /// Every entry, ordered by id.
     pub fn entries(&self) -> impl Iterator<Item = &E> {
-        self.entries.values().map(|slotted| &slotted.entry)
+        self.iter().map(|(_, entry)| entry)
     }
 
     /// Every id with its entry, ordered by id.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &E)> {
-        self.entries.iter().map(|(id, slotted)| (id.as_str(), &slotted.entry))
+        self.slots.iter().filter_map(|(id, slot)| Some((id.as_str(), &self.entries.get(*slot as usize)?.1)))
     }
 
     /// How many entries there are.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.slots.len()
     }
 
     /// Whether the directory is empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.slots.is_empty()
     }
 
     /// Entries matching `filter`, ordered by id, starting after id `after`, at most `limit`.
@@ -141,21 +135,22 @@ impl<E: DirectoryEntry> Directory<E> {
         }
         let limit = limit.max(1);
         let candidates = self.terms.matching(&query.terms);
-        let dense = candidates.len() * DENSE_SHARE >= self.entries.len() as u64;
+        let dense = candidates.len() * DENSE_SHARE >= self.slots.len() as u64;
         if query.exact && (dense || candidates.len() > SORTED_CANDIDATES) {
             let start = after.map_or(Bound::Unbounded, Bound::Excluded);
             let mut items = Vec::with_capacity(limit.min(1_000));
             let mut more = false;
             let mut last_id = None;
-            for (id, slotted) in self.entries.range::<str, _>((start, Bound::Unbounded)) {
-                if !candidates.contains(slotted.slot) {
+            for (id, slot) in self.slots.range::<str, _>((start, Bound::Unbounded)) {
+                if !candidates.contains(*slot) {
                     continue;
                 }
                 if items.len() == limit {
                     more = true;
                     break;
                 }
-                items.push(slotted.entry.clone());
+                let Some((_, entry)) = self.entries.get(*slot as usize) else { continue };
+                items.push(entry.clone());
                 last_id = Some(id);
             }
             let total = candidates.len() as usize;
@@ -163,8 +158,7 @@ impl<E: DirectoryEntry> Directory<E> {
         }
         let mut matches: Vec<(&str, &E)> = candidates
             .iter()
-            .filter_map(|slot| self.ids.get(slot as usize))
-            .filter_map(|id| self.entries.get(id).map(|slotted| (id.as_str(), &slotted.entry)))
+            .filter_map(|slot| self.entries.get(slot as usize).map(|(id, entry)| (id.as_str(), entry)))
             .filter(|(_, entry)| query.exact || filter(entry))
             .collect();
         matches.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -179,20 +173,21 @@ impl<E: DirectoryEntry> Directory<E> {
     /// Inserts or replaces the entry of `id`, keeping the term index in step.
     fn put(&mut self, id: &str, entry: E) {
         let terms = entry.index_terms();
-        match self.entries.get_mut(id) {
-            Some(slotted) => {
-                let old = slotted.entry.index_terms();
+        match self.slots.get(id).copied() {
+            Some(slot) => {
+                let Some((_, stored)) = self.entries.get_mut(slot as usize) else { return };
+                let old = stored.index_terms();
+                *stored = entry;
                 if old != terms {
-                    self.terms.remove(slotted.slot, &old);
-                    self.terms.add(slotted.slot, &terms);
+                    self.terms.remove(slot, &old);
+                    self.terms.add(slot, &terms);
                 }
-                slotted.entry = entry;
             }
             None => {
-                let slot = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
-                self.ids.push(id.to_owned());
+                let slot = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
+                self.entries.push((id.to_owned(), entry));
                 self.terms.add(slot, &terms);
-                self.entries.insert(id.to_owned(), Slotted { slot, entry });
+                self.slots.insert(id.to_owned(), slot);
             }
         }
     }
@@ -208,8 +203,8 @@ impl<E: DirectoryEntry> Projection for Directory<E> {
     }
 
     fn restore(&mut self, tree: &sled::Tree) -> Result<(), ProjectionError> {
+        self.slots.clear();
         self.entries.clear();
-        self.ids.clear();
         self.terms.clear();
         self.changed.clear();
         for entry in tree.scan_prefix(ENTRY_PREFIX) {
@@ -230,16 +225,17 @@ impl<E: DirectoryEntry> Projection for Directory<E> {
             return Ok(());
         }
         let id = event.id();
-        match self.entries.get_mut(id) {
-            Some(slotted) => {
-                let before = slotted.entry.index_terms();
-                if !slotted.entry.update(event) {
+        match self.slots.get(id).copied() {
+            Some(slot) => {
+                let Some((_, entry)) = self.entries.get_mut(slot as usize) else { return Ok(()) };
+                let before = entry.index_terms();
+                if !entry.update(event) {
                     return Ok(());
                 }
-                let after = slotted.entry.index_terms();
+                let after = entry.index_terms();
                 if before != after {
-                    self.terms.remove(slotted.slot, &before);
-                    self.terms.add(slotted.slot, &after);
+                    self.terms.remove(slot, &before);
+                    self.terms.add(slot, &after);
                 }
             }
             None => match E::create(event) {

@@ -103,7 +103,9 @@ impl LiveFeed {
     /// Summaries of the log as server-sent events: one at once with the log's head, then at most
     /// one per [`SUMMARY_PERIOD`] while the log grows, and an empty one at the head after
     /// [`SUMMARY_IDLE`] without any, so a client notices a dead connection. A client that falls
-    /// behind skips to the newest summary. Ends when the feed is closed.
+    /// behind skips to the newest summary. Ends when the feed is closed. A summary covers its
+    /// whole period, so a client that joins during one may find events from before its first
+    /// head in its first summary; the positions of `recent` tell them apart.
     pub fn summary_client(&self) -> impl Stream<Item = Result<Bytes, actix_web::Error>> + use<> {
         let first = ActivitySummary::at(self.log.head().position).frame();
         let state = (Some(first), self.summaries.subscribe(), self.closing.subscribe(), self.log.clone());
