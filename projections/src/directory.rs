@@ -301,11 +301,17 @@ mod tests {
         tree.apply_batch(writes).expect("writes");
     }
 
-    #[test]
-    fn pages_filter_and_survive_a_restore() {
+    /// A directory's tree in a sled database of its own folder (kept while the folder lives).
+    fn directory_tree() -> (tempfile::TempDir, sled::Tree) {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = sled::Config::new().path(dir.path()).open().expect("opens");
         let tree = db.open_tree("device_directory").expect("tree");
+        (dir, tree)
+    }
+
+    #[test]
+    fn pages_filter_and_survive_a_restore() {
+        let (_dir, tree) = directory_tree();
         let mut directory = Directory::<DeviceEntry>::default();
         for (n, id) in ["c", "a", "d", "b"].iter().enumerate() {
             let kind = if n % 2 == 0 { DeviceKind::SolarInverter } else { DeviceKind::SmartMeter };
@@ -364,9 +370,7 @@ mod tests {
 
     #[test]
     fn indexed_listings_match_a_full_scan_for_every_filter() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = sled::Config::new().path(dir.path()).open().expect("opens");
-        let tree = db.open_tree("device_directory").expect("tree");
+        let (_dir, tree) = directory_tree();
         let mut directory = Directory::<DeviceEntry>::default();
         let kinds = [DeviceKind::SolarInverter, DeviceKind::SmartMeter, DeviceKind::WindTurbine];
         for n in 0..9_000u64 {
